@@ -8,8 +8,20 @@ from relapse_ml.schema._contract import ColumnSpec, Contract, load_contract
 def _range(spec: ColumnSpec) -> str:
     if spec.minimum is None and spec.maximum is None:
         return ""
-    low = "" if spec.minimum is None else f"{spec.minimum:g}" if isinstance(spec.minimum, float) else str(spec.minimum)
-    high = "" if spec.maximum is None else f"{spec.maximum:g}" if isinstance(spec.maximum, float) else str(spec.maximum)
+    low = (
+        ""
+        if spec.minimum is None
+        else f"{spec.minimum:g}"
+        if isinstance(spec.minimum, float)
+        else str(spec.minimum)
+    )
+    high = (
+        ""
+        if spec.maximum is None
+        else f"{spec.maximum:g}"
+        if isinstance(spec.maximum, float)
+        else str(spec.maximum)
+    )
     return f"{low} to {high}".strip()
 
 
@@ -65,7 +77,10 @@ def render_data_dictionary(contract: Contract | None = None) -> str:
         "| marker | unit | mechanism group | what it is |",
         "|---|---|---|---|",
     ]
-    out += [f"| `{m.name}` | `{m.unit}` | {m.group} | {m.description} |" for m in contract.markers.values()]
+    out += [
+        f"| `{m.name}` | `{m.unit}` | {m.group} | {m.description} |"
+        for m in contract.markers.values()
+    ]
     out += ["", "## Mechanism groups", ""]
     out += [f"- `{g}`: {contract.group_labels[g]}" for g in contract.groups]
     true_literals = "/".join(contract.boolean_true)

@@ -1,0 +1,116 @@
+"""Command-line interface: thin typer commands that parse, load config and call one workflow.
+
+Exit codes: 0 success; 2 bad input or usage (a readable message, no traceback);
+1 internal failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from relapse_ml.errors import UserError
+
+app = typer.Typer(
+    name="relapse-ml",
+    help="Calibrated, explained risk of relapse after CAR T-cell therapy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the data dictionary to this file instead of printing it."),
+    ] = None,
+) -> None:
+    """Print the data dictionary generated from the data contract."""
+    from relapse_ml.io import write_text
+    from relapse_ml.schema import render_data_dictionary
+
+    text = render_data_dictionary()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        write_text(text, out)
+
+
+@app.command()
+def validate(
+    data: Annotated[
+        Path, typer.Option(help="Data folder (patients, measurements, optional outcomes).")
+    ],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    require_outcomes: Annotated[
+        bool, typer.Option(help="Treat a missing outcomes table as a problem.")
+    ] = False,
+) -> None:
+    """Check a data folder against the data contract; exit 2 if it breaks it."""
+    from relapse_ml.workflows.validate import run_validate
+
+    report = run_validate(data, require_outcomes=require_outcomes)
+    if json_output:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        typer.echo(report.render())
+    raise typer.Exit(EXIT_OK if report.is_valid else EXIT_BAD_INPUT)
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder to write the simulated cohort to.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of patients.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Simulate a cohort (patients, measurements, outcomes, truth) grounded in published figures."""
+    from relapse_ml.workflows.simulate import run_simulate
+
+    if fmt not in ("csv", "parquet"):
+        _fail(f"--format must be csv or parquet, not {fmt!r}")
+    paths = run_simulate(n=n, seed=seed, out_dir=out, fmt=fmt)
+    typer.echo(f"Simulated {n} patients (seed {seed}) into {out}:")
+    for path in paths:
+        typer.echo(f"  {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; map typed errors to messages and exit codes.
+
+    Returns
+    -------
+    int
+        The process exit code.
+    """
+    try:
+        # Standalone mode lets click report usage errors itself (exit code 2)
+        # and turns every exit into SystemExit; our own errors pass through.
+        app(args=argv, standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_BAD_INPUT)
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    return EXIT_OK
+
+
+def entry_point() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

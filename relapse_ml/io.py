@@ -1,0 +1,226 @@
+"""Reading data folders and writing output files (atomic: temp file, then rename)."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+TABLE_FORMATS = (".csv", ".parquet")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    A crash or kill before the rename leaves no file at ``path`` (only a hidden
+    ``.tmp`` file that the next run may overwrite), so readers never see a partial file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as CSV or Parquet (by the extension of ``path``), atomically.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Table to write; the index is not written.
+    path : Path
+        Destination ending in ``.csv`` or ``.parquet``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise ValueError(f"{path}: expected a .csv or .parquet file name")
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+        else:
+            frame.to_parquet(tmp, index=False)
+    return path
+
+
+def write_text(text: str, path: Path) -> Path:
+    """Write UTF-8 text to ``path`` atomically and return ``path``."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One table as read from disk, before validation.
+
+    Attributes
+    ----------
+    name : str
+        Contract table name.
+    path : Path
+        File it was read from.
+    frame : DataFrame
+        CSV: every column as strings ("" for an empty cell). Parquet: as stored.
+    row_numbers : ndarray of int64
+        1-based data row number in the file of each frame row (rows that could
+        not be parsed are missing from ``frame`` and listed in ``bad_rows``).
+    bad_rows : tuple of (int, str)
+        Rows the CSV parser could not read: (row number, raw text).
+    """
+
+    name: str
+    path: Path
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    bad_rows: tuple[tuple[int, str], ...] = ()
+
+
+def find_table_files(folder: Path, name: str) -> list[Path]:
+    """Return the files in ``folder`` that hold table ``name`` (``NAME.csv`` / ``NAME.parquet``)."""
+    return [folder / f"{name}{ext}" for ext in TABLE_FORMATS if (folder / f"{name}{ext}").is_file()]
+
+
+def _read_csv_header(path: Path) -> list[str]:
+    with path.open("rb") as handle:
+        first = handle.readline()
+    text = first.decode("utf-8-sig").rstrip("\r\n")
+    reader = csv.reader(io.StringIO(text))
+    return next(reader, [])
+
+
+def _check_utf8_text(path: Path, chunk_size: int = 1 << 24) -> None:
+    """Raise ``ValueError`` unless the file is UTF-8 text without NUL bytes."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"the file is not UTF-8 text (byte {offset + exc.start})") from None
+            if b"\x00" in chunk:
+                raise ValueError("the file holds binary data (NUL bytes), not CSV text")
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text (it ends inside a character)") from None
+
+
+def _read_csv_text_columns(
+    path: Path, header: list[str], on_invalid_row, use_threads: bool
+) -> pa.Table:
+    try:
+        return pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(use_threads=use_threads),
+            parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid_row),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        reason = str(exc).split("\n")[0]
+        if "utf8" in reason.lower():
+            reason = "the file is not UTF-8 text"
+        raise ValueError(f"cannot be parsed as CSV: {reason}") from None
+
+
+def read_csv_table(name: str, path: Path) -> RawTable:
+    """Read a CSV table with every column as text, recording unparseable rows.
+
+    Raises
+    ------
+    ValueError
+        The file is empty, not UTF-8, has no or duplicate column names, or cannot
+        be parsed at all; the message says which.
+    """
+    if path.stat().st_size == 0:
+        raise ValueError("the file is empty (expected a header row)")
+    _check_utf8_text(path)
+    try:
+        header = _read_csv_header(path)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not header or all(not h.strip() for h in header):
+        raise ValueError("the first row holds no column names")
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise ValueError(f"column names appear more than once: {', '.join(duplicated)}")
+    bad: list[tuple[int, str]] = []
+
+    def on_invalid_row(row: pa_csv.InvalidRow) -> str:
+        # ``row.number`` is the 1-based line number (the header is line 1); it
+        # is only known when reading single-threaded.
+        bad.append((-1 if row.number is None else int(row.number) - 1, row.text))
+        return "skip"
+
+    table = _read_csv_text_columns(path, header, on_invalid_row, use_threads=True)
+    if bad:
+        # Rare: read again on one thread to learn the rows' numbers.
+        bad.clear()
+        table = _read_csv_text_columns(path, header, on_invalid_row, use_threads=False)
+    bad.sort()
+    n_total = table.num_rows + len(bad)
+    row_numbers = np.setdiff1d(
+        np.arange(1, n_total + 1, dtype=np.int64), np.array([b[0] for b in bad], dtype=np.int64)
+    )
+    return RawTable(name, path, table.to_pandas(), row_numbers, tuple(bad))
+
+
+def read_parquet_table(name: str, path: Path, columns: list[str] | None = None) -> RawTable:
+    """Read a Parquet table as stored.
+
+    Raises
+    ------
+    ValueError
+        The file is not a readable Parquet file.
+    """
+    try:
+        table = pq.read_table(path, columns=columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}") from None
+    names = table.column_names
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"column names appear more than once: {', '.join(duplicated)}")
+    frame = table.to_pandas()
+    return RawTable(name, path, frame, np.arange(1, len(frame) + 1, dtype=np.int64))
+
+
+def read_table_file(name: str, path: Path) -> RawTable:
+    """Read ``path`` as CSV or Parquet according to its extension."""
+    if path.suffix.lower() == ".csv":
+        return read_csv_table(name, path)
+    return read_parquet_table(name, path)

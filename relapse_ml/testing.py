@@ -1,0 +1,88 @@
+"""Public test helpers: tiny valid contract tables and domain invariants.
+
+Used by this package's tests and available to centres testing their own
+integrations against the contract.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from relapse_ml.io import write_table
+
+
+def tiny_tables() -> dict[str, pd.DataFrame]:
+    """Return a valid three-patient data set as text tables (contract v1).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``patients``, ``measurements`` and ``outcomes``, every cell as text.
+    """
+    patients = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2", "P3"],
+            "site": ["S1", "S1", "S2"],
+            "infusion_date": ["2020-01-15", "2021-06-01", ""],
+            "disease": ["B-ALL", "LBCL", "MM"],
+            "target_antigen": ["CD19", "CD19", "BCMA"],
+            "costim_domain": ["4-1BB", "CD28", "4-1BB"],
+            "age_years": ["12", "61.5", "58"],
+            "sex": ["F", "M", ""],
+            "prior_lines": ["2", "3", "4"],
+            "bridging_therapy": ["true", "No", "1"],
+            "ldh_u_per_l": ["250", "410", ""],
+            "marrow_blasts_pct": ["35", "", "10"],
+            "car_dose_per_kg": ["3e6", "2.0e6", "4e6"],
+            "antigen_density": ["2500", "4100", "12590"],
+            "crs_grade": ["1", "2", "0"],
+            "tocilizumab": ["false", "TRUE", "0"],
+            "centre_note": ["kept", "but", "unused"],
+        }
+    )
+    measurements = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P1", "P2", "P2", "P3"],
+            "day": ["7", "10", "10", "9", "28", "14"],
+            "marker": [
+                "car_transgene",
+                "car_transgene",
+                "car_transgene",
+                "car_transgene",
+                "b_cells",
+                "mrd_pct",
+            ],
+            "value": ["1200", "24000", "26000", "5000", "0.5", "0.01"],
+            "unit": ["copies/ug", "copies/ug", "copies/ug", "copies/ug", "cells/uL", "%"],
+            "qualifier": ["", "", "", "", "<", ""],
+        }
+    )
+    outcomes = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2", "P3"],
+            "relapse": ["true", "false", "yes"],
+            "time_days": ["200", "400", "90"],
+            "relapse_antigen": ["negative", "", "positive"],
+        }
+    )
+    return {"patients": patients, "measurements": measurements, "outcomes": outcomes}
+
+
+def write_tables(folder: Path, tables: dict[str, pd.DataFrame], fmt: str = "csv") -> Path:
+    """Write text tables into ``folder`` as ``NAME.csv`` or ``NAME.parquet``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        write_table(frame, folder / f"{name}.{fmt}")
+    return folder
+
+
+def assert_valid_risks(risks: np.ndarray, n_patients: int) -> None:
+    """Assert the domain invariant of served risks: finite, in [0, 1], one per patient."""
+    risks = np.asarray(risks, dtype=float)
+    assert risks.shape == (n_patients,), f"expected {n_patients} risks, got shape {risks.shape}"
+    assert np.isfinite(risks).all(), "risks must be finite"
+    assert ((risks >= 0) & (risks <= 1)).all(), "risks must lie in [0, 1]"

@@ -1,0 +1,252 @@
+"""Validate a data folder against the data contract and hand back canonical typed tables.
+
+``validate_folder`` reports every problem (structural or per-patient, with table,
+column, row and patient) and returns the usable patients' rows as canonical
+typed tables: patients (numbers, integers and booleans as float64, categories as
+Categorical, dates as datetime64), measurements (day int64, marker Categorical,
+value float64, unit and qualifier text) and outcomes (relapse bool, time_days int64).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from relapse_ml.errors import STRUCTURAL, ContractError, Problem
+from relapse_ml.io import RawTable, find_table_files, read_table_file
+from relapse_ml.schema import Contract, load_contract
+from relapse_ml.validation._tables import (
+    TypedTable,
+    check_known_patients,
+    check_measurement_units,
+    check_outcome_consistency,
+    check_unique_ids,
+    parse_table,
+)
+from relapse_ml.validation.report import ProblemCollector, ValidationReport
+
+__all__ = ["ValidatedData", "ValidationReport", "validate_folder", "validate_raw_tables"]
+
+
+@dataclass(frozen=True)
+class ValidatedData:
+    """Canonical typed tables of the usable patients, and the report on the rest.
+
+    Attributes
+    ----------
+    patients, measurements : DataFrame
+        Rows of patients without any problem (measurements of unknown or
+        rejected patients are left out).
+    outcomes : DataFrame or None
+        Outcomes of usable patients, when the folder has an outcomes table.
+    report : ValidationReport
+        Every problem found.
+    input_patient_ids : tuple of str
+        Every patient_id of the patients table, in file order (for accounting).
+    """
+
+    patients: pd.DataFrame
+    measurements: pd.DataFrame
+    outcomes: pd.DataFrame | None
+    report: ValidationReport
+    input_patient_ids: tuple[str, ...]
+
+    def raise_for_structural(self) -> None:
+        """Raise :class:`ContractError` when the folder has structural problems."""
+        if self.report.n_structural:
+            raise ContractError(
+                list(self.report.structural),
+                summary=f"{self.report.folder}: the data cannot be used",
+            )
+
+    def raise_for_any(self) -> None:
+        """Raise :class:`ContractError` when the folder has any problem."""
+        if not self.report.is_valid:
+            raise ContractError(
+                list(self.report.problems),
+                summary=f"{self.report.folder}: the data break the contract",
+            )
+
+
+def _read_tables(
+    folder: Path, names: tuple[str, ...], required: set[str], collector: ProblemCollector
+) -> dict[str, RawTable]:
+    raw: dict[str, RawTable] = {}
+    for name in names:
+        files = find_table_files(folder, name)
+        if len(files) > 1:
+            collector.add(
+                Problem(
+                    STRUCTURAL,
+                    name,
+                    None,
+                    None,
+                    None,
+                    f"{name}.csv or {name}.parquet, not both",
+                    "both files",
+                )
+            )
+            continue
+        if not files:
+            if name in required:
+                collector.add(
+                    Problem(
+                        STRUCTURAL,
+                        name,
+                        None,
+                        None,
+                        None,
+                        f"a file {name}.csv or {name}.parquet in {folder}",
+                        "no such file",
+                    )
+                )
+            continue
+        try:
+            raw[name] = read_table_file(name, files[0])
+        except ValueError as exc:
+            collector.add(
+                Problem(
+                    STRUCTURAL,
+                    name,
+                    None,
+                    None,
+                    None,
+                    "a readable table",
+                    f"{files[0].name}: {exc}",
+                )
+            )
+    return raw
+
+
+def _canonical_measurements(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["day"] = out["day"].to_numpy(dtype="float64").astype("int64")
+    out["unit"] = out["unit"].astype(object).fillna("").astype(str)
+    out["qualifier"] = out["qualifier"].astype(object).fillna("").astype(str)
+    out["patient_id"] = out["patient_id"].astype(str)
+    return out.reset_index(drop=True)
+
+
+def _canonical_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["relapse"] = out["relapse"].to_numpy() == 1.0
+    out["time_days"] = out["time_days"].to_numpy(dtype="float64").astype("int64")
+    out["patient_id"] = out["patient_id"].astype(str)
+    return out.reset_index(drop=True)
+
+
+def _row_is_clean(table: TypedTable, rejected: set[str]) -> np.ndarray:
+    ids = pd.Series(table.patient_ids)
+    return (~ids.isin(rejected) & (ids != "")).to_numpy()
+
+
+def validate_raw_tables(
+    raw: dict[str, RawTable],
+    collector: ProblemCollector,
+    folder: str,
+    contract: Contract | None = None,
+) -> ValidatedData:
+    """Validate tables already read from disk (see :func:`validate_folder`)."""
+    contract = contract or load_contract()
+    typed = {
+        name: parse_table(table, contract.tables[name], contract, collector)
+        for name, table in raw.items()
+    }
+    patients = typed.get("patients")
+    known = np.array([], dtype=object)
+    if patients is not None:
+        check_unique_ids(patients, "patients", STRUCTURAL, collector)
+        known = patients.patient_ids[patients.patient_ids != ""]
+    measurements = typed.get("measurements")
+    if measurements is not None and measurements.usable:
+        if patients is not None:
+            check_known_patients(measurements, "measurements", known, collector)
+        check_measurement_units(measurements, contract, collector)
+    outcomes = typed.get("outcomes")
+    if outcomes is not None and outcomes.usable:
+        if patients is not None:
+            check_known_patients(outcomes, "outcomes", known, collector)
+        check_unique_ids(outcomes, "outcomes", "patient", collector)
+        check_outcome_consistency(outcomes, collector)
+    report = ValidationReport(
+        folder=folder,
+        problems=tuple(collector.problems),
+        totals=dict(collector.totals),
+        rejected_patients=dict(collector.rejected),
+        n_rows={name: len(t.frame) + len(raw[name].bad_rows) for name, t in typed.items()},
+    )
+    rejected = set(report.rejected_patients)
+    empty = pd.DataFrame({c.name: [] for c in contract.patients.columns})
+
+    def clean(table: TypedTable | None) -> pd.DataFrame | None:
+        if table is None or not table.usable:
+            return None
+        return table.frame.loc[_row_is_clean(table, rejected)].reset_index(drop=True)
+
+    clean_patients = clean(patients)
+    clean_measurements = clean(measurements)
+    clean_outcomes = clean(outcomes)
+    if clean_patients is not None:
+        clean_patients["patient_id"] = clean_patients["patient_id"].astype(str)
+    return ValidatedData(
+        patients=clean_patients if clean_patients is not None else empty,
+        measurements=_canonical_measurements(clean_measurements)
+        if clean_measurements is not None
+        else pd.DataFrame(),
+        outcomes=_canonical_outcomes(clean_outcomes) if clean_outcomes is not None else None,
+        report=report,
+        input_patient_ids=tuple(
+            str(p) for p in (patients.patient_ids if patients is not None else ())
+        ),
+    )
+
+
+def validate_folder(
+    folder: Path | str, *, require_outcomes: bool = False, include_outcomes: bool = True
+) -> ValidatedData:
+    """Read and validate a data folder against the data contract.
+
+    Parameters
+    ----------
+    folder : path
+        Folder holding ``patients``, ``measurements`` and optionally ``outcomes``,
+        each as ``.csv`` or ``.parquet``.
+    require_outcomes : bool
+        Report a missing outcomes table as a structural problem (training).
+    include_outcomes : bool
+        Read the outcomes table when present (prediction does not need it).
+
+    Returns
+    -------
+    ValidatedData
+        Canonical typed tables of the usable patients and the full report.
+    """
+    folder = Path(folder)
+    collector = ProblemCollector()
+    if not folder.is_dir():
+        collector.add(
+            Problem(
+                STRUCTURAL,
+                "(folder)",
+                None,
+                None,
+                None,
+                "a folder with the data tables",
+                f"{folder} is not a folder",
+            )
+        )
+        report = ValidationReport(
+            str(folder), tuple(collector.problems), dict(collector.totals), {}, {}
+        )
+        return ValidatedData(pd.DataFrame(), pd.DataFrame(), None, report, ())
+    names = (
+        ("patients", "measurements", "outcomes")
+        if include_outcomes or require_outcomes
+        else ("patients", "measurements")
+    )
+    required = {"patients", "measurements"} | ({"outcomes"} if require_outcomes else set())
+    raw = _read_tables(folder, names, required, collector)
+    return validate_raw_tables(raw, collector, str(folder))

@@ -1,0 +1,227 @@
+"""Contract rules per table; builds the canonical typed tables and the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from relapse_ml.errors import PER_PATIENT, STRUCTURAL, Problem
+from relapse_ml.io import RawTable
+from relapse_ml.schema import Contract, TableSpec
+from relapse_ml.validation._parse import as_text, out_of_range, parse_column
+from relapse_ml.validation.report import ProblemCollector
+
+PERCENT_UNIT = "%"
+
+
+@dataclass
+class TypedTable:
+    """A table after parsing: canonical columns, file row numbers, raw patient ids."""
+
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    patient_ids: np.ndarray
+    usable: bool
+
+
+def _empty_column(spec_dtype: str, categories: tuple[str, ...] | None, n: int) -> pd.Series:
+    if spec_dtype == "category":
+        return pd.Series(pd.Categorical([np.nan] * n, categories=list(categories or ())))
+    if spec_dtype == "date":
+        return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    if spec_dtype in ("string",):
+        return pd.Series([np.nan] * n, dtype=object)
+    return pd.Series(np.full(n, np.nan))
+
+
+def _bad_row_id(raw: RawTable, text: str, header: list[str]) -> str | None:
+    if "patient_id" not in header:
+        return None
+    fields = text.split(",")
+    position = header.index("patient_id")
+    return fields[position].strip().strip('"') or None if position < len(fields) else None
+
+
+def parse_table(
+    raw: RawTable, spec: TableSpec, contract: Contract, collector: ProblemCollector
+) -> TypedTable:
+    """Parse ``raw`` against ``spec``: structural checks, then every cell of every contract column."""
+    frame = raw.frame
+    header = list(frame.columns)
+    n = len(frame)
+    rows = raw.row_numbers
+    missing_required = [c for c in spec.required_columns if c not in header]
+    for column in missing_required:
+        collector.add(
+            Problem(
+                STRUCTURAL, spec.name, column, None, None, "a required column", "no such column"
+            )
+        )
+    ids = (
+        as_text(frame["patient_id"]).to_numpy(dtype=object)
+        if "patient_id" in header
+        else np.full(n, None, dtype=object)
+    )
+    for row, text in raw.bad_rows:
+        pid = _bad_row_id(raw, text, header)
+        kind = PER_PATIENT if pid else STRUCTURAL
+        collector.add(
+            Problem(
+                kind,
+                spec.name,
+                None,
+                row,
+                pid,
+                f"{len(header)} fields",
+                f"a row that cannot be read: {text[:60]!r}",
+            )
+        )
+    if spec.name == "patients" and n == 0 and not raw.bad_rows:
+        collector.add(
+            Problem(
+                STRUCTURAL, spec.name, None, None, None, "at least one patient row", "no data rows"
+            )
+        )
+    typed: dict[str, pd.Series] = {}
+    for column in spec.columns:
+        if column.name not in header:
+            typed[column.name] = _empty_column(column.dtype, column.values, n)
+            continue
+        parsed = parse_column(frame[column.name], column, contract)
+        found = as_text(frame[column.name]).to_numpy(dtype=object) if parsed.bad.any() else ""
+        collector.add_rows(
+            kind=PER_PATIENT,
+            table=spec.name,
+            column=column.name,
+            mask=parsed.bad,
+            rows=rows,
+            patient_ids=ids,
+            expected=parsed.expected,
+            found=found,
+        )
+        if column.required:
+            collector.add_rows(
+                kind=PER_PATIENT,
+                table=spec.name,
+                column=column.name,
+                mask=parsed.missing,
+                rows=rows,
+                patient_ids=ids,
+                expected="a value (required)",
+                found="an empty cell",
+            )
+        if column.minimum is not None or column.maximum is not None:
+            mask, expected = out_of_range(parsed, column)
+            if mask.any():
+                found_values = as_text(frame[column.name]).to_numpy(dtype=object)
+                collector.add_rows(
+                    kind=PER_PATIENT,
+                    table=spec.name,
+                    column=column.name,
+                    mask=mask,
+                    rows=rows,
+                    patient_ids=ids,
+                    expected=expected,
+                    found=found_values,
+                )
+        typed[column.name] = parsed.values.reset_index(drop=True)
+    extras = {c: as_text(frame[c]).reset_index(drop=True) for c in header if c not in typed}
+    out = pd.DataFrame({**typed, **extras})
+    return TypedTable(out, rows, ids, usable=not missing_required)
+
+
+def check_unique_ids(table: TypedTable, name: str, kind: str, collector: ProblemCollector) -> None:
+    """Report every row whose patient_id repeats an earlier one (or all of them for outcomes)."""
+    ids = pd.Series(table.patient_ids)
+    keep = "first" if kind == STRUCTURAL else False
+    mask = ids.duplicated(keep=keep).to_numpy() & (ids != "").to_numpy()
+    collector.add_rows(
+        kind=kind,
+        table=name,
+        column="patient_id",
+        mask=mask,
+        rows=table.row_numbers,
+        patient_ids=table.patient_ids,
+        expected="a patient_id that appears once",
+        found=table.patient_ids,
+    )
+
+
+def check_known_patients(
+    table: TypedTable, name: str, known: np.ndarray, collector: ProblemCollector
+) -> np.ndarray:
+    """Report rows whose patient_id is not in the patients table; return that mask."""
+    ids = table.patient_ids
+    mask = ~pd.Series(ids).isin(known).to_numpy() & (pd.Series(ids) != "").to_numpy()
+    collector.add_rows(
+        kind=PER_PATIENT,
+        table=name,
+        column="patient_id",
+        mask=mask,
+        rows=table.row_numbers,
+        patient_ids=ids,
+        expected="a patient_id present in patients",
+        found=ids,
+    )
+    return mask
+
+
+def check_measurement_units(
+    table: TypedTable, contract: Contract, collector: ProblemCollector
+) -> None:
+    """Each row's unit must equal the catalogue's unit for its marker; percentages are <= 100."""
+    frame = table.frame
+    markers = frame["marker"]
+    if not isinstance(markers.dtype, pd.CategoricalDtype):
+        return
+    units = np.array(
+        [contract.markers[m].unit for m in markers.cat.categories] + [""], dtype=object
+    )
+    expected_unit = units[markers.cat.codes.to_numpy()]  # code -1 (unknown marker) -> ""
+    known = markers.cat.codes.to_numpy() >= 0
+    unit = frame["unit"].astype(object).fillna("").to_numpy(dtype=object)
+    mask = known & (unit != expected_unit)
+    if mask.any():
+        for marker in pd.unique(markers[mask]):
+            sub = mask & (markers == marker).to_numpy()
+            collector.add_rows(
+                kind=PER_PATIENT,
+                table="measurements",
+                column="unit",
+                mask=sub,
+                rows=table.row_numbers,
+                patient_ids=table.patient_ids,
+                expected=f"unit {contract.markers[marker].unit!r} for marker {marker}",
+                found=unit,
+            )
+    # A percentage above 100 cannot be in the catalogue's unit.
+    is_percent = known & (expected_unit == PERCENT_UNIT)
+    over = is_percent & (frame["value"].to_numpy() > 100)
+    collector.add_rows(
+        kind=PER_PATIENT,
+        table="measurements",
+        column="value",
+        mask=over,
+        rows=table.row_numbers,
+        patient_ids=table.patient_ids,
+        expected="a percentage from 0 to 100",
+        found=frame["value"].to_numpy(),
+    )
+
+
+def check_outcome_consistency(table: TypedTable, collector: ProblemCollector) -> None:
+    """``relapse_antigen`` is empty unless ``relapse`` is true."""
+    frame = table.frame
+    contradicts = (frame["relapse"].to_numpy() == 0.0) & frame["relapse_antigen"].notna().to_numpy()
+    collector.add_rows(
+        kind=PER_PATIENT,
+        table="outcomes",
+        column="relapse_antigen",
+        mask=contradicts,
+        rows=table.row_numbers,
+        patient_ids=table.patient_ids,
+        expected="empty when relapse is false",
+        found=frame["relapse_antigen"].astype(object).to_numpy(),
+    )

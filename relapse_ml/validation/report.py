@@ -1,0 +1,172 @@
+"""The validation report: every problem, with totals, and the rejected patients."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from relapse_ml.errors import PER_PATIENT, STRUCTURAL, Problem
+
+# Beyond this many detailed problems per (table, column, expectation) the report
+# keeps counting but lists no more rows: a wrong unit on 3 million rows is one
+# mistake, and a list of 3 million lines helps nobody.
+MAX_LISTED_PER_CHECK = 200
+
+
+@dataclass
+class ProblemCollector:
+    """Accumulates problems from vectorised checks, keeping exact totals."""
+
+    problems: list[Problem] = field(default_factory=list)
+    totals: Counter = field(default_factory=Counter)
+    rejected: dict[str, str] = field(default_factory=dict)
+
+    def add(self, problem: Problem) -> None:
+        """Record one problem."""
+        self.totals[(problem.kind, problem.table, problem.column)] += 1
+        self.problems.append(problem)
+        if problem.kind == PER_PATIENT and problem.patient_id is not None:
+            self.rejected.setdefault(problem.patient_id, problem.message())
+
+    def add_rows(
+        self,
+        *,
+        kind: str,
+        table: str,
+        column: str | None,
+        mask: np.ndarray,
+        rows: np.ndarray,
+        patient_ids: np.ndarray | None,
+        expected: str,
+        found: np.ndarray | str,
+    ) -> None:
+        """Record one problem per ``True`` in ``mask`` (listing at most a few hundred)."""
+        index = np.flatnonzero(mask)
+        if index.size == 0:
+            return
+        self.totals[(kind, table, column)] += int(index.size)
+        listed = index[:MAX_LISTED_PER_CHECK]
+        for i in listed:
+            pid = None if patient_ids is None else _clean_id(patient_ids[i])
+            shown = found if isinstance(found, str) else _show(found[i])
+            self.problems.append(Problem(kind, table, column, int(rows[i]), pid, expected, shown))
+        if index.size > MAX_LISTED_PER_CHECK:
+            self.problems.append(
+                Problem(
+                    kind,
+                    table,
+                    column,
+                    None,
+                    None,
+                    expected,
+                    f"{index.size - MAX_LISTED_PER_CHECK} more rows like the above (not listed)",
+                )
+            )
+        if kind == PER_PATIENT and patient_ids is not None:
+            ids, first = np.unique(patient_ids[index].astype(str), return_index=True)
+            for pid, i in zip(ids, index[first], strict=True):
+                if pid and pid not in self.rejected:
+                    shown = found if isinstance(found, str) else _show(found[i])
+                    problem = Problem(kind, table, column, int(rows[i]), pid, expected, shown)
+                    self.rejected[pid] = problem.message()
+
+
+def _clean_id(value: object) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
+def _show(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Everything wrong with a data folder.
+
+    Attributes
+    ----------
+    folder : str
+        The data folder.
+    problems : tuple of Problem
+        Listed problems (at most a few hundred per check; ``totals`` counts all).
+    totals : dict
+        Number of problems per (kind, table, column).
+    rejected_patients : dict of str to str
+        Each patient made unusable by a per-patient problem, with the first reason.
+    n_rows : dict of str to int
+        Data rows read per table.
+    """
+
+    folder: str
+    problems: tuple[Problem, ...]
+    totals: dict[tuple[str, str, str | None], int]
+    rejected_patients: dict[str, str]
+    n_rows: dict[str, int]
+
+    @property
+    def structural(self) -> tuple[Problem, ...]:
+        """Problems that make a table unusable."""
+        return tuple(p for p in self.problems if p.kind == STRUCTURAL)
+
+    @property
+    def n_problems(self) -> int:
+        """Total number of problems, listed or not."""
+        return sum(self.totals.values())
+
+    @property
+    def n_structural(self) -> int:
+        """Total number of structural problems."""
+        return sum(n for (kind, _, _), n in self.totals.items() if kind == STRUCTURAL)
+
+    @property
+    def is_valid(self) -> bool:
+        """Whether the folder has no problem at all."""
+        return self.n_problems == 0
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-serialisable summary with every listed problem."""
+        return {
+            "folder": self.folder,
+            "valid": self.is_valid,
+            "n_problems": self.n_problems,
+            "n_structural": self.n_structural,
+            "n_per_patient": self.n_problems - self.n_structural,
+            "n_rejected_patients": len(self.rejected_patients),
+            "rows": self.n_rows,
+            "totals": [
+                {"kind": k, "table": t, "column": c, "count": n}
+                for (k, t, c), n in sorted(
+                    self.totals.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")
+                )
+            ],
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+    def render(self) -> str:
+        """Return the report as readable text."""
+        rows = ", ".join(f"{n} {t}" for t, n in self.n_rows.items())
+        if self.is_valid:
+            return f"{self.folder}: valid ({rows} rows); no problems found."
+        lines = [
+            f"{self.folder}: {self.n_problems} problem(s): {self.n_structural} structural, "
+            f"{self.n_problems - self.n_structural} per-patient "
+            f"({len(self.rejected_patients)} patient(s) unusable). Rows read: {rows or 'none'}.",
+        ]
+        for kind, title in (
+            (STRUCTURAL, "Structural (the table cannot be used)"),
+            (PER_PATIENT, "Per-patient (that patient is rejected)"),
+        ):
+            listed = [p for p in self.problems if p.kind == kind]
+            if listed:
+                lines.append(f"{title}:")
+                lines += [f"  - {p.message()}" for p in listed]
+        lines.append("Totals by table and column:")
+        for (kind, table, column), n in sorted(
+            self.totals.items(), key=lambda kv: (kv[0][1], kv[0][2] or "", kv[0][0])
+        ):
+            lines.append(f"  {table}.{column or '*'} ({kind}): {n}")
+        return "\n".join(lines)
