@@ -126,7 +126,9 @@ def _check_utf8_text(path: Path, chunk_size: int = 1 << 24) -> None:
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                raise ValueError(f"the file is not UTF-8 text (byte {offset + exc.start})") from None
+                raise ValueError(
+                    f"the file is not UTF-8 text (byte {offset + exc.start})"
+                ) from None
             if b"\x00" in chunk:
                 raise ValueError("the file holds binary data (NUL bytes), not CSV text")
             offset += len(chunk)
@@ -192,10 +194,11 @@ def read_csv_table(name: str, path: Path) -> RawTable:
         bad.clear()
         table = _read_csv_text_columns(path, header, on_invalid_row, use_threads=False)
     bad.sort()
-    n_total = table.num_rows + len(bad)
-    row_numbers = np.setdiff1d(
-        np.arange(1, n_total + 1, dtype=np.int64), np.array([b[0] for b in bad], dtype=np.int64)
-    )
+    row_numbers = np.arange(1, table.num_rows + len(bad) + 1, dtype=np.int64)
+    if bad:
+        kept = np.ones(len(row_numbers), dtype=bool)
+        kept[np.array([b[0] for b in bad], dtype=np.int64) - 1] = False
+        row_numbers = row_numbers[kept]
     return RawTable(name, path, table.to_pandas(), row_numbers, tuple(bad))
 
 

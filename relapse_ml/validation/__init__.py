@@ -124,9 +124,8 @@ def _read_tables(
 def _canonical_measurements(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["day"] = out["day"].to_numpy(dtype="float64").astype("int64")
-    out["unit"] = out["unit"].astype(object).fillna("").astype(str)
-    out["qualifier"] = out["qualifier"].astype(object).fillna("").astype(str)
-    out["patient_id"] = out["patient_id"].astype(str)
+    for column in ("unit", "qualifier", "patient_id"):
+        out[column] = out[column].fillna("").astype("str")
     return out.reset_index(drop=True)
 
 
@@ -139,8 +138,11 @@ def _canonical_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _row_is_clean(table: TypedTable, rejected: set[str]) -> np.ndarray:
-    ids = pd.Series(table.patient_ids)
-    return (~ids.isin(rejected) & (ids != "")).to_numpy()
+    ids = table.patient_ids
+    clean = (ids != "").to_numpy()
+    if rejected:
+        clean = clean & ~ids.isin(rejected).to_numpy()
+    return clean
 
 
 def validate_raw_tables(
@@ -156,7 +158,7 @@ def validate_raw_tables(
         for name, table in raw.items()
     }
     patients = typed.get("patients")
-    known = np.array([], dtype=object)
+    known = pd.Series([], dtype="str")
     if patients is not None:
         check_unique_ids(patients, "patients", STRUCTURAL, collector)
         known = patients.patient_ids[patients.patient_ids != ""]

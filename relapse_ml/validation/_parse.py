@@ -42,11 +42,21 @@ class ParsedColumn:
 
 
 def as_text(series: pd.Series) -> pd.Series:
-    """Return ``series`` as stripped text with ``""`` for a missing cell."""
-    if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
-        series = series.astype(object)
-    text = series.astype(object).where(series.notna(), "").astype("str")
-    return text.str.strip()
+    """Return ``series`` as stripped text (``str`` dtype) with ``""`` for a missing cell."""
+    if not pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
+        series = series.astype(object).where(series.notna(), "").astype("str")
+    return series.fillna("").str.strip()
+
+
+def arrow_text(series: pd.Series) -> pa.Array:
+    """The column as an Arrow string array ("" for missing), without a Python-object detour."""
+    source = (
+        series
+        if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object
+        else as_text(series)
+    )
+    array = pa.array(source.fillna(""))
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _is_plain_numeric(series: pd.Series) -> bool:
@@ -63,7 +73,7 @@ def parse_number(series: pd.Series, spec: ColumnSpec) -> ParsedColumn:
         missing = np.isnan(values)
         bad = np.isinf(values)
     else:
-        text = pa.array(series.astype(object).where(series.notna(), ""), type=pa.string())
+        text = arrow_text(series)
         try:
             # Fast path: every cell is a plain number (the usual case for big tables).
             values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).copy()
@@ -125,10 +135,19 @@ def parse_category(series: pd.Series, spec: ColumnSpec) -> ParsedColumn:
     expected = f"one of {shown}"
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
-    text = as_text(series)
-    missing = (text == "").to_numpy()
-    values = pd.Categorical(text.where(~missing), categories=allowed)
-    bad = ~missing & (values.codes < 0)
+    # Dictionary-encode once, then map the few distinct texts onto the categories.
+    encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(arrow_text(series)))
+    distinct = encoded.dictionary.to_pylist()
+    to_code = np.array(
+        [allowed.index(v) if v in allowed else (-2 if v == "" else -3) for v in distinct] + [-1],
+        dtype=np.int64,
+    )
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = to_code[indices] if len(distinct) else np.full(len(indices), -2, dtype=np.int64)
+    missing = codes == -2
+    bad = codes == -3
+    codes[missing | bad] = -1
+    values = pd.Categorical.from_codes(codes, categories=allowed)
     return ParsedColumn(
         pd.Series(values, index=series.index, name=spec.name), missing, bad, expected
     )
@@ -167,7 +186,7 @@ def parse_string(series: pd.Series, spec: ColumnSpec) -> ParsedColumn:
     if spec.values is not None:
         bad = ~missing & ~text.isin(spec.values).to_numpy()
         expected = "empty or one of " + ", ".join(repr(v) for v in spec.values)
-    values = text.astype(object).where(~missing & ~bad, np.nan)
+    values = text.where(~missing & ~bad)
     return ParsedColumn(values.rename(spec.name), missing, bad, expected)
 
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from relapse_ml.errors import PER_PATIENT, STRUCTURAL, Problem
 from relapse_ml.io import RawTable
 from relapse_ml.schema import Contract, TableSpec
-from relapse_ml.validation._parse import as_text, out_of_range, parse_column
+from relapse_ml.validation._parse import arrow_text, as_text, out_of_range, parse_column
 from relapse_ml.validation.report import ProblemCollector
 
 PERCENT_UNIT = "%"
@@ -22,7 +23,7 @@ class TypedTable:
 
     frame: pd.DataFrame
     row_numbers: np.ndarray
-    patient_ids: np.ndarray
+    patient_ids: pd.Series
     usable: bool
 
 
@@ -60,9 +61,7 @@ def parse_table(
             )
         )
     ids = (
-        as_text(frame["patient_id"]).to_numpy(dtype=object)
-        if "patient_id" in header
-        else np.full(n, None, dtype=object)
+        as_text(frame["patient_id"]) if "patient_id" in header else pd.Series([""] * n, dtype="str")
     )
     for row, text in raw.bad_rows:
         pid = _bad_row_id(raw, text, header)
@@ -90,7 +89,7 @@ def parse_table(
             typed[column.name] = _empty_column(column.dtype, column.values, n)
             continue
         parsed = parse_column(frame[column.name], column, contract)
-        found = as_text(frame[column.name]).to_numpy(dtype=object) if parsed.bad.any() else ""
+        found = as_text(frame[column.name]) if parsed.bad.any() else ""
         collector.add_rows(
             kind=PER_PATIENT,
             table=spec.name,
@@ -115,7 +114,7 @@ def parse_table(
         if column.minimum is not None or column.maximum is not None:
             mask, expected = out_of_range(parsed, column)
             if mask.any():
-                found_values = as_text(frame[column.name]).to_numpy(dtype=object)
+                found_values = as_text(frame[column.name])
                 collector.add_rows(
                     kind=PER_PATIENT,
                     table=spec.name,
@@ -150,11 +149,20 @@ def check_unique_ids(table: TypedTable, name: str, kind: str, collector: Problem
 
 
 def check_known_patients(
-    table: TypedTable, name: str, known: np.ndarray, collector: ProblemCollector
+    table: TypedTable, name: str, known: pd.Series, collector: ProblemCollector
 ) -> np.ndarray:
     """Report rows whose patient_id is not in the patients table; return that mask."""
     ids = table.patient_ids
-    mask = ~pd.Series(ids).isin(known).to_numpy() & (pd.Series(ids) != "").to_numpy()
+    # Look up each distinct id once rather than every row.
+    encoded = pc.dictionary_encode(arrow_text(ids))
+    distinct = encoded.dictionary
+    distinct_known = pc.is_in(distinct, value_set=arrow_text(known)).to_numpy(zero_copy_only=False)
+    distinct_known |= pc.equal(distinct, "").to_numpy(zero_copy_only=False)
+    mask = (
+        ~distinct_known[encoded.indices.to_numpy(zero_copy_only=False)]
+        if len(distinct_known)
+        else np.zeros(len(ids), dtype=bool)
+    )
     collector.add_rows(
         kind=PER_PATIENT,
         table=name,
@@ -176,29 +184,35 @@ def check_measurement_units(
     markers = frame["marker"]
     if not isinstance(markers.dtype, pd.CategoricalDtype):
         return
-    units = np.array(
-        [contract.markers[m].unit for m in markers.cat.categories] + [""], dtype=object
-    )
-    expected_unit = units[markers.cat.codes.to_numpy()]  # code -1 (unknown marker) -> ""
-    known = markers.cat.codes.to_numpy() >= 0
-    unit = frame["unit"].astype(object).fillna("").to_numpy(dtype=object)
-    mask = known & (unit != expected_unit)
-    if mask.any():
-        for marker in pd.unique(markers[mask]):
-            sub = mask & (markers == marker).to_numpy()
-            collector.add_rows(
-                kind=PER_PATIENT,
-                table="measurements",
-                column="unit",
-                mask=sub,
-                rows=table.row_numbers,
-                patient_ids=table.patient_ids,
-                expected=f"unit {contract.markers[marker].unit!r} for marker {marker}",
-                found=unit,
-            )
+    names = list(markers.cat.categories)
+    marker_codes = markers.cat.codes.to_numpy()
+    known = marker_codes >= 0
+    unit_text = frame["unit"].fillna("").astype("str")
+    encoded = pc.dictionary_encode(arrow_text(unit_text))
+    distinct_units = encoded.dictionary.to_pylist()
+    unit_codes = encoded.indices.to_numpy(zero_copy_only=False)
+    # matches[k, u]: distinct unit u is the catalogue unit of marker k.
+    matches = np.array(
+        [[u == contract.markers[m].unit for u in distinct_units] for m in names], dtype=bool
+    ).reshape(len(names), len(distinct_units))
+    wrong = np.zeros(len(frame), dtype=bool)
+    if len(distinct_units):
+        wrong[known] = ~matches[marker_codes[known], unit_codes[known]]
+    for k in np.unique(marker_codes[wrong]):
+        marker = names[k]
+        collector.add_rows(
+            kind=PER_PATIENT,
+            table="measurements",
+            column="unit",
+            mask=wrong & (marker_codes == k),
+            rows=table.row_numbers,
+            patient_ids=table.patient_ids,
+            expected=f"unit {contract.markers[marker].unit!r} for marker {marker}",
+            found=unit_text,
+        )
     # A percentage above 100 cannot be in the catalogue's unit.
-    is_percent = known & (expected_unit == PERCENT_UNIT)
-    over = is_percent & (frame["value"].to_numpy() > 100)
+    percent_codes = [k for k, m in enumerate(names) if contract.markers[m].unit == PERCENT_UNIT]
+    over = known & np.isin(marker_codes, percent_codes) & (frame["value"].to_numpy() > 100)
     collector.add_rows(
         kind=PER_PATIENT,
         table="measurements",

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from relapse_ml.errors import PER_PATIENT, STRUCTURAL, Problem
 
@@ -38,19 +39,20 @@ class ProblemCollector:
         column: str | None,
         mask: np.ndarray,
         rows: np.ndarray,
-        patient_ids: np.ndarray | None,
+        patient_ids: np.ndarray | pd.Series | None,
         expected: str,
-        found: np.ndarray | str,
+        found: np.ndarray | pd.Series | str,
     ) -> None:
         """Record one problem per ``True`` in ``mask`` (listing at most a few hundred)."""
         index = np.flatnonzero(mask)
         if index.size == 0:
             return
         self.totals[(kind, table, column)] += int(index.size)
-        listed = index[:MAX_LISTED_PER_CHECK]
-        for i in listed:
-            pid = None if patient_ids is None else _clean_id(patient_ids[i])
-            shown = found if isinstance(found, str) else _show(found[i])
+        ids = None if patient_ids is None else _take(patient_ids, index)
+        shown_values = None if isinstance(found, str) else _take(found, index)
+        for j, i in enumerate(index[:MAX_LISTED_PER_CHECK]):
+            pid = None if ids is None else _clean_id(ids[j])
+            shown = found if shown_values is None else _show(shown_values[j])
             self.problems.append(Problem(kind, table, column, int(rows[i]), pid, expected, shown))
         if index.size > MAX_LISTED_PER_CHECK:
             self.problems.append(
@@ -64,13 +66,22 @@ class ProblemCollector:
                     f"{index.size - MAX_LISTED_PER_CHECK} more rows like the above (not listed)",
                 )
             )
-        if kind == PER_PATIENT and patient_ids is not None:
-            ids, first = np.unique(patient_ids[index].astype(str), return_index=True)
-            for pid, i in zip(ids, index[first], strict=True):
+        if kind == PER_PATIENT and ids is not None:
+            distinct, first = np.unique(ids.astype(str), return_index=True)
+            for pid, j in zip(distinct, first, strict=True):
                 if pid and pid not in self.rejected:
-                    shown = found if isinstance(found, str) else _show(found[i])
-                    problem = Problem(kind, table, column, int(rows[i]), pid, expected, shown)
+                    shown = found if shown_values is None else _show(shown_values[j])
+                    problem = Problem(
+                        kind, table, column, int(rows[index[j]]), pid, expected, shown
+                    )
                     self.rejected[pid] = problem.message()
+
+
+def _take(values: np.ndarray | pd.Series, index: np.ndarray) -> np.ndarray:
+    """Positional subset as an object array (works for Series and arrays)."""
+    if isinstance(values, pd.Series):
+        return values.iloc[index].to_numpy(dtype=object)
+    return np.asarray(values, dtype=object)[index]
 
 
 def _clean_id(value: object) -> str | None:
