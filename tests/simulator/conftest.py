@@ -1,0 +1,24 @@
+"""Shared simulated cohorts for the simulator tests (fixed seeds, session scope)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from relapse_ml.simulate import SimulatedCohort, simulate_cohort
+
+CALIBRATION_N = 6000
+CALIBRATION_SEED = 2024
+
+
+@pytest.fixture(scope="session")
+def cohort() -> SimulatedCohort:
+    """A 6,000-patient cohort used by the calibration and contract tests."""
+    return simulate_cohort(CALIBRATION_N, CALIBRATION_SEED)
+
+
+@pytest.fixture(scope="session")
+def truth_by_patient(cohort: SimulatedCohort) -> pd.DataFrame:
+    """Truth joined with disease, costim and target from the patients table."""
+    cols = ["patient_id", "disease", "costim_domain", "target_antigen"]
+    return cohort.truth.merge(cohort.patients[cols], on="patient_id", validate="1:1")
