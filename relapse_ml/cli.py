@@ -6,6 +6,7 @@ Exit codes: 0 success; 2 bad input or usage (a readable message, no traceback);
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -88,6 +89,35 @@ def simulate(
     typer.echo(f"Simulated {n} patients (seed {seed}) into {out}:")
     for path in paths:
         typer.echo(f"  {path}")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Training folder (patients, measurements, outcomes; truth.csv optional).")],
+    config: Annotated[Path | None, typer.Option(help="Training recipe, e.g. pipelines/train.yaml.")] = None,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
+    register_as: Annotated[str | None, typer.Option(help="Registered model name (default car-t-relapse).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Train candidate classifiers, evaluate with CIs, log to MLflow and register the model."""
+    from relapse_ml.config import load_train_config
+    from relapse_ml.workflows.train import run_train
+
+    settings = load_train_config(config, experiment=experiment, registered_name=register_as)
+    summary = run_train(data, settings)
+    if json_output:
+        typer.echo(json.dumps(dataclasses.asdict(summary), indent=2, default=str))
+        return
+    typer.echo(f"run {summary.run_id} (experiment {summary.experiment_id}) on {summary.tracking_uri}")
+    typer.echo(f"registered {summary.registered_name} version {summary.version} as @{summary.alias}: {summary.promotion_reason}")
+    for name in ("auroc", "auprc", "brier", "calibration_slope", "calibration_intercept", "ici"):
+        low, high = summary.metrics.get(f"{name}_ci_low"), summary.metrics.get(f"{name}_ci_high")
+        typer.echo(f"  {name:<22} {summary.metrics[name]:.3f}  (95% CI {low:.3f} to {high:.3f})")
+    for name in ("baseline_auroc", "oracle_auroc", "auroc_oracle_ratio"):
+        if name in summary.metrics:
+            typer.echo(f"  {name:<22} {summary.metrics[name]:.3f}")
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}")
 
 
 def main(argv: list[str] | None = None) -> int:

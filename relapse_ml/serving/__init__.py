@@ -1,0 +1,1 @@
+"""The served model: the trained artifact, its reference population and the scoring function."""

@@ -1,0 +1,28 @@
+"""MLflow tracking and registry: the only package that imports mlflow."""
+
+from relapse_ml.tracking._loading import ServedModel, load_served_model
+from relapse_ml.tracking._logging import LoggedModel, RunRecorder, client_for, training_run
+from relapse_ml.tracking._registry import (
+    CHALLENGER,
+    CHAMPION,
+    PromotionDecision,
+    decide_alias,
+    register_and_promote,
+)
+from relapse_ml.tracking._uri import check_reachable, resolve_tracking_uri
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "LoggedModel",
+    "PromotionDecision",
+    "RunRecorder",
+    "ServedModel",
+    "check_reachable",
+    "client_for",
+    "decide_alias",
+    "load_served_model",
+    "register_and_promote",
+    "resolve_tracking_uri",
+    "training_run",
+]

@@ -1,0 +1,127 @@
+"""Logging a training run: params, metrics, figures, tables, datasets and the model."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from relapse_ml.errors import TrackingError
+from relapse_ml.tracking._uri import check_reachable
+from relapse_ml.tracking.pyfunc import ARTIFACT_KEY
+
+MAX_PARAM_LENGTH = 6000
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """Where the model went: the run, the model URI and the artifact path."""
+
+    run_id: str
+    model_uri: str
+    experiment_id: str
+
+
+class RunRecorder:
+    """Thin wrapper over an active MLflow run (the only place runs are written)."""
+
+    def __init__(self, run: mlflow.ActiveRun) -> None:
+        self.run = run
+        self.run_id = run.info.run_id
+        self.experiment_id = run.info.experiment_id
+
+    def params(self, params: dict[str, str]) -> None:
+        """Log params (long values are cut to MLflow's limit and say so)."""
+        clean = {
+            k: (v if len(v) <= MAX_PARAM_LENGTH else v[: MAX_PARAM_LENGTH - 12] + "...(cut)")
+            for k, v in params.items()
+        }
+        items = list(clean.items())
+        for start in range(0, len(items), 90):
+            mlflow.log_params(dict(items[start : start + 90]))
+
+    def metrics(self, metrics: dict[str, float]) -> None:
+        """Log finite metrics (NaN/inf are skipped: MLflow stores them badly)."""
+        finite = {
+            k: float(v) for k, v in metrics.items() if pd.notna(v) and abs(float(v)) != float("inf")
+        }
+        mlflow.log_metrics(finite)
+
+    def figure(self, figure: Figure, name: str) -> None:
+        """Log a matplotlib figure as a PNG under ``plots/``."""
+        mlflow.log_figure(figure, f"plots/{name}")
+
+    def table(self, frame: pd.DataFrame, name: str) -> None:
+        """Log a DataFrame as CSV under ``tables/``."""
+        mlflow.log_text(frame.to_csv(index=False), f"tables/{name}")
+
+    def text(self, text: str, path: str) -> None:
+        """Log a text artifact."""
+        mlflow.log_text(text, path)
+
+    def tags(self, tags: dict[str, str]) -> None:
+        """Set run tags."""
+        mlflow.set_tags(tags)
+
+    def dataset(self, frame: pd.DataFrame, *, name: str, source: str, context: str) -> None:
+        """Log a dataset by digest and schema only (``mlflow.data``), never its rows."""
+        dataset = mlflow.data.from_pandas(frame, source=source, name=name)
+        mlflow.log_input(dataset, context=context)
+
+    def model(
+        self,
+        artifact_file: Path,
+        *,
+        input_example: pd.DataFrame,
+        output_example: pd.DataFrame,
+        pip_requirements: list[str],
+    ) -> LoggedModel:
+        """Log the pyfunc (models-from-code, skops artifact) with a signature and a synthetic example."""
+        code = resources.files("relapse_ml.tracking").joinpath("_pyfunc_code.py")
+        signature = infer_signature(input_example, output_example, params={"top_k": 3})
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(code),
+            artifacts={ARTIFACT_KEY: str(artifact_file)},
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+        )
+        return LoggedModel(self.run_id, info.model_uri, self.experiment_id)
+
+
+@contextmanager
+def training_run(
+    tracking_uri: str, experiment: str, run_name: str | None = None
+) -> Iterator[RunRecorder]:
+    """Open a run in ``experiment`` on ``tracking_uri`` (checked first; no silent fallback)."""
+    check_reachable(tracking_uri)
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        mlflow.set_experiment(experiment)
+    except MlflowException as exc:
+        raise TrackingError(
+            f"cannot use experiment {experiment!r} on {tracking_uri}: {exc.message}"
+        ) from None
+    with mlflow.start_run(run_name=run_name) as run:
+        yield RunRecorder(run)
+
+
+def client_for(tracking_uri: str) -> MlflowClient:
+    """An MlflowClient bound to ``tracking_uri`` (the registry lives in the same store)."""
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def temporary_folder() -> tempfile.TemporaryDirectory:
+    """A scratch folder for artifacts before they are logged."""
+    return tempfile.TemporaryDirectory(prefix="relapse-ml-")
