@@ -6,6 +6,12 @@ integrations against the contract.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +92,35 @@ def assert_valid_risks(risks: np.ndarray, n_patients: int) -> None:
     assert risks.shape == (n_patients,), f"expected {n_patients} risks, got shape {risks.shape}"
     assert np.isfinite(risks).all(), "risks must be finite"
     assert ((risks >= 0) & (risks <= 1)).all(), "risks must lie in [0, 1]"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(
+    url: str, timeout_s: float = 90.0, process: subprocess.Popen | None = None
+) -> None:
+    """Poll ``url`` until it answers 200 (bounded), failing early if ``process`` died."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+
+
+def venv_env(**extra: str) -> dict[str, str]:
+    """The environment with this interpreter's bin first on PATH (mlflow's CLI lives there)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env

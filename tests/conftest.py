@@ -1,0 +1,66 @@
+"""Shared fixtures: simulated cohorts, a fast training recipe, a real MLflow server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from relapse_ml.config import TrainConfig, load_train_config
+from relapse_ml.testing import free_port, venv_env, wait_for_http
+
+
+@pytest.fixture(scope="session")
+def simulated_cohort(tmp_path_factory) -> Path:
+    """An 800-patient simulated training cohort written as CSV (with truth.csv)."""
+    from relapse_ml.workflows.simulate import run_simulate
+
+    folder = tmp_path_factory.mktemp("cohort")
+    run_simulate(n=800, seed=11, out_dir=folder, fmt="csv")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def fast_config() -> TrainConfig:
+    """A training recipe small enough for tests: one family, one candidate, few bootstraps."""
+    return load_train_config(
+        None,
+        selection={
+            "families": ["logistic"],
+            "n_candidates": 1,
+            "cv_repeats": 1,
+            "calibration_methods": ["sigmoid"],
+        },
+        evaluation={"n_bootstrap": 50, "subgroup_min_events": 5},
+        experiment="tests",
+    )
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real ``mlflow server`` on 127.0.0.1 with a SQLite backend and an artifacts folder."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    command = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
+        "--artifacts-destination", str(root / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    log = (root / "server.log").open("w")
+    process = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env=venv_env(), cwd=root
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/health", process=process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
