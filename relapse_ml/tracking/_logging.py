@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +13,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import AnyType, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 from relapse_ml.errors import TrackingError
 from relapse_ml.tracking._uri import check_reachable
@@ -42,9 +42,10 @@ class RunRecorder:
 
     def params(self, params: dict[str, str]) -> None:
         """Log params (long values are cut to MLflow's limit and say so)."""
+        text = {k: str(v) for k, v in params.items()}
         clean = {
             k: (v if len(v) <= MAX_PARAM_LENGTH else v[: MAX_PARAM_LENGTH - 12] + "...(cut)")
-            for k, v in params.items()
+            for k, v in text.items()
         }
         items = list(clean.items())
         for start in range(0, len(items), 90):
@@ -88,7 +89,7 @@ class RunRecorder:
     ) -> LoggedModel:
         """Log the pyfunc (models-from-code, skops artifact) with a signature and a synthetic example."""
         code = resources.files("relapse_ml.tracking").joinpath("_pyfunc_code.py")
-        signature = infer_signature(input_example, output_example, params={"top_k": 3})
+        signature = request_signature(input_example, output_example)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(code),
@@ -98,6 +99,23 @@ class RunRecorder:
             pip_requirements=pip_requirements,
         )
         return LoggedModel(self.run_id, info.model_uri, self.experiment_id)
+
+
+def request_signature(input_example: pd.DataFrame, output_example: pd.DataFrame) -> ModelSignature:
+    """The model signature: contract columns (required as the contract says) plus ``measurements``.
+
+    Patient columns are typed ``any``: the contract validation inside the model
+    checks them cell by cell and rejects a bad patient with a reason, which
+    MLflow's own schema enforcement (whole request fails) would not.
+    """
+    from relapse_ml.schema import load_contract
+
+    contract = load_contract()
+    columns = [ColSpec(AnyType(), c.name, required=c.required) for c in contract.patients.columns]
+    columns.append(ColSpec(DataType.string, "measurements", required=True))
+    outputs = infer_signature(input_example, output_example).outputs
+    params = ParamSchema([ParamSpec("top_k", DataType.long, 3)])
+    return ModelSignature(inputs=Schema(columns), outputs=outputs, params=params)
 
 
 @contextmanager
@@ -120,8 +138,3 @@ def training_run(
 def client_for(tracking_uri: str) -> MlflowClient:
     """An MlflowClient bound to ``tracking_uri`` (the registry lives in the same store)."""
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-
-
-def temporary_folder() -> tempfile.TemporaryDirectory:
-    """A scratch folder for artifacts before they are logged."""
-    return tempfile.TemporaryDirectory(prefix="relapse-ml-")

@@ -63,9 +63,9 @@ def _champion(client: MlflowClient, name: str, metric: str) -> tuple[str | None,
     except MlflowException:
         return None, None
     if not version.run_id:
-        return version.version, None
+        return str(version.version), None
     value = client.get_run(version.run_id).data.metrics.get(metric)
-    return version.version, value
+    return str(version.version), value
 
 
 def register_and_promote(
@@ -87,7 +87,9 @@ def register_and_promote(
         client.create_registered_model(
             name, description="Relapse risk after CAR T-cell therapy (relapse-ml)"
         )
-    version = client.create_model_version(name, model_uri, run_id=run_id)
+    # MLflow 3 logged models live at models:/<model_id>; the server needs the id too.
+    model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+    version = client.create_model_version(name, model_uri, run_id=run_id, model_id=model_id)
     alias, reason = decide_alias(
         new_value, champion_value, margin=margin, higher_is_better=higher_is_better
     )

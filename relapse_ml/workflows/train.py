@@ -7,6 +7,7 @@ runs; the steps it calls are pure.
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -146,7 +147,7 @@ def _log(
         run.text(card, "model_card.md")
         if result.warnings:
             run.text("\n".join(result.warnings) + "\n", "warnings.txt")
-        with tracking.temporary_folder() as tmp:
+        with tempfile.TemporaryDirectory(prefix="relapse-ml-") as tmp:
             artifact = save_model(result.model, Path(tmp) / "relapse_model.skops")
             example = synthetic_request(config.seed)
             output = score_request(result.model, example)

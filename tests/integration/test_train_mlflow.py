@@ -121,7 +121,7 @@ def test_train_logs_a_complete_run_and_registers_a_champion(
     assert "P000001" not in json.dumps([i.dataset.profile for i in inputs])
 
     champion = client.get_model_version_by_alias("car-t-relapse", "champion")
-    assert champion.version == "1" and champion.run_id == run.info.run_id
+    assert str(champion.version) == "1" and champion.run_id == run.info.run_id
     model = mlflow.pyfunc.load_model("models:/car-t-relapse@champion")
     answer = model.predict(_request(simulated_cohort))
     assert_valid_risks(answer["risk"].to_numpy(), 5)
@@ -141,9 +141,9 @@ def test_same_data_and_seed_give_identical_metrics_and_a_challenger(
     assert first.metrics == second.metrics
     assert (first.alias, second.alias) == ("champion", "challenger")
     client = MlflowClient(embedded_store, registry_uri=embedded_store)
-    assert client.get_model_version_by_alias("car-t-relapse", "champion").version == first.version
+    assert str(client.get_model_version_by_alias("car-t-relapse", "champion").version) == first.version
     assert (
-        client.get_model_version_by_alias("car-t-relapse", "challenger").version == second.version
+        str(client.get_model_version_by_alias("car-t-relapse", "challenger").version) == second.version
     )
     params = client.get_run(second.run_id).data.params
     assert (
