@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -93,10 +95,19 @@ def simulate(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option(help="Training folder (patients, measurements, outcomes; truth.csv optional).")],
-    config: Annotated[Path | None, typer.Option(help="Training recipe, e.g. pipelines/train.yaml.")] = None,
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="Training folder (patients, measurements, outcomes; truth.csv optional)."
+        ),
+    ],
+    config: Annotated[
+        Path | None, typer.Option(help="Training recipe, e.g. pipelines/train.yaml.")
+    ] = None,
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
-    register_as: Annotated[str | None, typer.Option(help="Registered model name (default car-t-relapse).")] = None,
+    register_as: Annotated[
+        str | None, typer.Option(help="Registered model name (default car-t-relapse).")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Train candidate classifiers, evaluate with CIs, log to MLflow and register the model."""
@@ -108,8 +119,12 @@ def train(
     if json_output:
         typer.echo(json.dumps(dataclasses.asdict(summary), indent=2, default=str))
         return
-    typer.echo(f"run {summary.run_id} (experiment {summary.experiment_id}) on {summary.tracking_uri}")
-    typer.echo(f"registered {summary.registered_name} version {summary.version} as @{summary.alias}: {summary.promotion_reason}")
+    typer.echo(
+        f"run {summary.run_id} (experiment {summary.experiment_id}) on {summary.tracking_uri}"
+    )
+    typer.echo(
+        f"registered {summary.registered_name} version {summary.version} as @{summary.alias}: {summary.promotion_reason}"
+    )
     for name in ("auroc", "auprc", "brier", "calibration_slope", "calibration_intercept", "ici"):
         low, high = summary.metrics.get(f"{name}_ci_low"), summary.metrics.get(f"{name}_ci_high")
         typer.echo(f"  {name:<22} {summary.metrics[name]:.3f}  (95% CI {low:.3f} to {high:.3f})")
@@ -120,6 +135,98 @@ def train(
         typer.echo(f"warning: {warning}")
 
 
+@app.command()
+def explain(
+    data: Annotated[Path, typer.Option(help="Data folder holding the patients to explain.")],
+    patient: Annotated[list[str], typer.Option(help="Patient id to explain (repeat for several).")],
+    out: Annotated[Path, typer.Option(help="HTML report to write (self-contained).")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="Model URI: models:/name@alias, models:/name/version, runs:/..., or a .skops file."
+        ),
+    ] = "models:/car-t-relapse@champion",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report content as JSON.")
+    ] = None,
+    top_k: Annotated[int, typer.Option(min=1, max=20, help="Drivers listed per patient.")] = 5,
+) -> None:
+    """Write a clinician report explaining each patient's risk by mechanism."""
+    from relapse_ml.workflows.explain import run_explain
+
+    run_explain(data, model, patient, out, json_out, top_k=top_k)
+    typer.echo(
+        f"report for {len(patient)} patient(s): {out}"
+        + (f" (JSON: {json_out})" if json_out else "")
+    )
+
+
+@app.command()
+def predict(
+    data: Annotated[Path, typer.Option(help="Data folder (patients, measurements) to score.")],
+    out: Annotated[Path, typer.Option(help="Scores file, .csv or .parquet.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="Model URI (models:/name@alias, models:/name/version, runs:/..., a .skops file)."
+        ),
+    ] = "models:/car-t-relapse@champion",
+    rejects: Annotated[
+        Path | None, typer.Option(help="Rejects file (default <out stem>.rejects.csv).")
+    ] = None,
+    top_k: Annotated[
+        int, typer.Option(min=0, max=20, help="Plain-language drivers per patient.")
+    ] = 3,
+    chunk_size: Annotated[
+        int, typer.Option(min=1, help="Patients per chunk (bounds memory).")
+    ] = 20_000,
+    engine: Annotated[
+        str, typer.Option(help="local, or spark (needs the [spark] extra).")
+    ] = "local",
+    json_summary: Annotated[
+        bool, typer.Option(help="Print the end-of-run summary as JSON.")
+    ] = False,
+) -> None:
+    """Score a folder of patients with explanations; every patient is scored or rejected with a reason."""
+    from relapse_ml.workflows.predict import run_predict
+
+    if engine not in ("local", "spark"):
+        _fail(f"--engine must be local or spark, not {engine!r}")
+    progress = sys.stderr.isatty() and not json_summary
+    summary = run_predict(
+        data,
+        model_uri=model,
+        out=out,
+        rejects=rejects,
+        top_k=top_k,
+        chunk_size=chunk_size,
+        engine=engine,
+        json_summary=json_summary,
+        progress=progress,
+        echo=typer.echo,
+    )
+    typer.echo(summary.to_json() if json_summary else summary.render())
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option(help="Folder for the demo's cohorts, predictions and report.")
+    ] = Path("demo-output"),
+    config: Annotated[
+        Path | None, typer.Option(help="Training recipe (default: built-in defaults).")
+    ] = None,
+    n_train: Annotated[int, typer.Option(min=200, help="Simulated training patients.")] = 3000,
+    n_new: Annotated[int, typer.Option(min=10, help="Simulated new patients to score.")] = 1000,
+) -> None:
+    """Run the whole job end to end: simulate, train and register, score a new cohort, explain."""
+    from relapse_ml.config import load_train_config
+    from relapse_ml.workflows.demo import run_demo
+
+    summary = run_demo(out, load_train_config(config), n_train=n_train, n_new=n_new)
+    typer.echo(summary.render())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map typed errors to messages and exit codes.
 
@@ -128,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     int
         The process exit code.
     """
+    # MLflow's INFO lines and download bars are noise for our users; warnings stay.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         # Standalone mode lets click report usage errors itself (exit code 2)
         # and turns every exit into SystemExit; our own errors pass through.

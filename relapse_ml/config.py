@@ -48,6 +48,10 @@ class SelectionConfig:
     cv_repeats: int = 2
     n_candidates: int = 4
     calibration_methods: tuple[str, ...] = ("sigmoid", "isotonic")
+    # The champion's calibrator is fitted on out-of-fold margins; with few folds the
+    # fold models are weaker than the final refit and the calibrated risks come out
+    # under-confident (test calibration slope > 1), so the final calibration uses more.
+    calibration_folds: int = 10
     selection_metric: str = "brier"
 
 
@@ -129,7 +133,9 @@ def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(fields)}")
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(fields)}"
+        )
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         default = getattr(cls(), key) if key in fields else None
@@ -154,15 +160,21 @@ def _check(config: TrainConfig, where: str) -> TrainConfig:
     if config.task.censoring not in ("ipcw", "exclude"):
         problems.append(f"task.censoring must be ipcw or exclude, not {config.task.censoring!r}")
     if config.task.horizon_days <= config.landmark_day:
-        problems.append(f"task.horizon_days ({config.task.horizon_days}) must exceed the landmark day ({config.landmark_day})")
+        problems.append(
+            f"task.horizon_days ({config.task.horizon_days}) must exceed the landmark day ({config.landmark_day})"
+        )
     if config.split.strategy not in ("random", "temporal", "site"):
-        problems.append(f"split.strategy must be random, temporal or site, not {config.split.strategy!r}")
+        problems.append(
+            f"split.strategy must be random, temporal or site, not {config.split.strategy!r}"
+        )
     if not 0.05 <= config.split.test_fraction <= 0.5:
         problems.append("split.test_fraction must lie in [0.05, 0.5]")
     if config.selection.selection_metric not in ("brier", "auroc", "log_loss"):
         problems.append("selection.selection_metric must be brier, auroc or log_loss")
     bands = config.risk_bands
-    if len(bands.labels) != len(bands.thresholds) + 1 or list(bands.thresholds) != sorted(bands.thresholds):
+    if len(bands.labels) != len(bands.thresholds) + 1 or list(bands.thresholds) != sorted(
+        bands.thresholds
+    ):
         problems.append("risk_bands needs increasing thresholds and one more label than thresholds")
     if problems:
         raise ConfigError(f"{where}: " + "; ".join(problems))

@@ -27,7 +27,8 @@ from relapse_ml.evaluation import (
     subgroup_metrics,
 )
 from relapse_ml.evaluation.plots import calibration_figure, decision_curve_figure, roc_figure
-from relapse_ml.features import LandmarkFeatures, attach_measurements
+from relapse_ml.explain import cohort_explanations, extend_reference
+from relapse_ml.features import LandmarkFeatures, attach_measurements, catalogue_frame
 from relapse_ml.modeling import (
     SelectionResult,
     clinical_baseline_model,
@@ -97,17 +98,23 @@ class TrainingResult:
     test_input: pd.DataFrame | None = None
 
 
-def _task_tables(patients: pd.DataFrame, measurements: pd.DataFrame, task: LandmarkTask) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _task_tables(
+    patients: pd.DataFrame, measurements: pd.DataFrame, task: LandmarkTask
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     order = pd.Index(patients["patient_id"].astype(str)).get_indexer(task.patient_ids)
     if (order < 0).any():
         missing = np.asarray(task.patient_ids)[order < 0][:5]
-        raise ValueError(f"outcomes name patients missing from the patients table: {', '.join(missing)}")
+        raise ValueError(
+            f"outcomes name patients missing from the patients table: {', '.join(missing)}"
+        )
     task_patients = patients.iloc[order].reset_index(drop=True)
     task_measurements = measurements[measurements["patient_id"].isin(set(task.patient_ids))]
     return task_patients, task_measurements
 
 
-def _sample_size_warnings(model, y: np.ndarray, w: np.ndarray) -> tuple[list[str], dict[str, float]]:
+def _sample_size_warnings(
+    model, y: np.ndarray, w: np.ndarray
+) -> tuple[list[str], dict[str, float]]:
     n_parameters = count_candidate_parameters(model)
     events = float(min(w[y == 1].sum(), w[y == 0].sum()))
     prevalence = float(np.average(y, weights=w))
@@ -162,7 +169,9 @@ def train_relapse_model(
     """
     contract = load_contract()
     seed = config.seed
-    task = build_landmark_task(outcomes, config.landmark_day, config.task.horizon_days, config.task.censoring)
+    task = build_landmark_task(
+        outcomes, config.landmark_day, config.task.horizon_days, config.task.censoring
+    )
     task_patients, task_measurements = _task_tables(patients, measurements, task)
     model_input = attach_measurements(task_patients, task_measurements)
     y, w = np.asarray(task.label, dtype=int), np.asarray(task.weight, dtype=float)
@@ -177,7 +186,10 @@ def train_relapse_model(
     families = load_model_families(families_dir) if families_dir else default_model_families()
     families = [f for f in families if f.name in config.selection.families]
     features = LandmarkFeatures.from_config(config.features)
-    x_train, x_test = model_input.iloc[train_idx].reset_index(drop=True), model_input.iloc[test_idx].reset_index(drop=True)
+    x_train, x_test = (
+        model_input.iloc[train_idx].reset_index(drop=True),
+        model_input.iloc[test_idx].reset_index(drop=True),
+    )
     selection = select_model(
         x_train,
         y[train_idx],
@@ -190,16 +202,21 @@ def train_relapse_model(
         calibration_methods=config.selection.calibration_methods,
         selection_metric=config.selection.selection_metric,
         seed=seed,
+        calibration_folds=config.selection.calibration_folds,
     )
     classifier = selection.model
     y_test, w_test = y[test_idx], w[test_idx]
     risk_test = classifier.predict_proba(x_test)[:, 1]
-    metrics = metrics_with_ci(y_test, risk_test, w_test, seed=seed, n_boot=config.evaluation.n_bootstrap)
+    metrics = metrics_with_ci(
+        y_test, risk_test, w_test, seed=seed, n_boot=config.evaluation.n_bootstrap
+    )
 
     baseline = clinical_baseline_model(landmark_day=config.landmark_day, random_state=seed)
     baseline.fit(x_train, y[train_idx], classifier__sample_weight=w[train_idx])
     baseline_risk = baseline.predict_proba(x_test)[:, 1]
-    baseline_metrics = metrics_with_ci(y_test, baseline_risk, w_test, seed=seed, n_boot=config.evaluation.n_bootstrap)
+    baseline_metrics = metrics_with_ci(
+        y_test, baseline_risk, w_test, seed=seed, n_boot=config.evaluation.n_bootstrap
+    )
     metrics.update(_prefixed("baseline_", baseline_metrics))
     metrics["auroc_gain_over_baseline"] = metrics["auroc"] - metrics["baseline_auroc"]
 
@@ -220,17 +237,33 @@ def train_relapse_model(
         by=[c for c in config.evaluation.subgroups if c in test_frame],
         min_events=config.evaluation.subgroup_min_events,
     )
-    decision = net_benefit_table(y_test, risk_test, w_test, thresholds=np.asarray(config.evaluation.decision_thresholds))
-    train_features = classifier.estimator_.named_steps["features"].transform(x_train)
+    decision = net_benefit_table(
+        y_test, risk_test, w_test, thresholds=np.asarray(config.evaluation.decision_thresholds)
+    )
+    train_features = pd.DataFrame(
+        classifier.estimator_.named_steps["features"].transform(x_train),
+        columns=[s.name for s in selection.catalogue],
+    )
     reference = build_training_reference(
-        pd.DataFrame(train_features, columns=[s.name for s in selection.catalogue]),
+        train_features,
         selection.catalogue,
         task_patients["disease"].iloc[train_idx].reset_index(drop=True),
         seed=seed,
     )
-    reference["training_risk_quantiles"] = np.quantile(classifier.predict_proba(x_train)[:, 1], np.linspace(0, 1, 21))
-    bands = RiskBands(tuple(config.risk_bands.thresholds), tuple(config.risk_bands.labels), config.risk_bands.rationale)
-    headline = {k: float(metrics[k]) for k in metrics if k.split("_ci_")[0] in METRIC_NAMES and not k.startswith("baseline")}
+    reference = extend_reference(reference, train_features, selection.catalogue)
+    reference["training_risk_quantiles"] = np.quantile(
+        classifier.predict_proba(x_train)[:, 1], np.linspace(0, 1, 21)
+    )
+    bands = RiskBands(
+        tuple(config.risk_bands.thresholds),
+        tuple(config.risk_bands.labels),
+        config.risk_bands.rationale,
+    )
+    headline = {
+        k: float(metrics[k])
+        for k in metrics
+        if k.split("_ci_")[0] in METRIC_NAMES and not k.startswith("baseline")
+    }
     artifact = RelapseRiskModel(
         classifier=classifier,
         catalogue=tuple(selection.catalogue),
@@ -262,12 +295,17 @@ def train_relapse_model(
     }
     figures = {
         "roc.png": roc_figure(y_test, risk_test, w_test, title="ROC, held-out test patients"),
-        "calibration.png": calibration_figure(y_test, risk_test, w_test, title="Calibration, held-out test patients"),
-        "decision_curve.png": decision_curve_figure(decision, title="Decision curve, held-out test patients"),
+        "calibration.png": calibration_figure(
+            y_test, risk_test, w_test, title="Calibration, held-out test patients"
+        ),
+        "decision_curve.png": decision_curve_figure(
+            decision, title="Decision curve, held-out test patients"
+        ),
     }
-    from relapse_ml.features import catalogue_frame
-
+    explain_tables, explain_figures = cohort_explanations(artifact, x_test)
+    figures.update(explain_figures)
     tables = {
+        **explain_tables,
         "cv_candidates.csv": selection.candidates,
         "subgroup_metrics.csv": sub,
         "decision_curve.csv": decision,

@@ -199,6 +199,7 @@ def select_model(
     selection_metric: str = "brier",
     seed: int = 0,
     n_jobs: int = 1,
+    calibration_folds: int | None = None,
 ) -> SelectionResult:
     """Choose family, hyper-parameters and calibration by repeated stratified CV.
 
@@ -225,6 +226,10 @@ def select_model(
         Declared metric choosing candidates, calibration and champion.
     seed : int
         Seeds folds, candidate sampling and every estimator.
+    calibration_folds : int, optional
+        Folds of the out-of-fold margins the champion's calibrator is fitted on
+        (default ``cv_folds``). More folds make the fold models closer to the
+        final refit, so the calibration map fitted on their margins suits it.
     n_jobs : int
         Processes over CV splits. Every fit runs single-threaded (OpenMP and
         BLAS limited to one thread), so results do not depend on ``n_jobs``.
@@ -267,7 +272,7 @@ def select_model(
         model = CalibratedRiskClassifier(
             pipeline,
             method=str(chosen["calibration"]),
-            cv=int(cv_folds),
+            cv=int(calibration_folds or cv_folds),
             random_state=derive_seed(seed, 4),
         ).fit(X, y01, sample_weight=w)
     return SelectionResult(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -76,7 +77,14 @@ class RunRecorder:
 
     def dataset(self, frame: pd.DataFrame, *, name: str, source: str, context: str) -> None:
         """Log a dataset by digest and schema only (``mlflow.data``), never its rows."""
-        dataset = mlflow.data.from_pandas(frame, source=source, name=name)
+        with warnings.catch_warnings():
+            # A local folder matches MLflow's local-artifact source twice; either is right.
+            warnings.filterwarnings(
+                "ignore",
+                message="The specified dataset source can be interpreted",
+                category=UserWarning,
+            )
+            dataset = mlflow.data.from_pandas(frame, source=source, name=name)
         mlflow.log_input(dataset, context=context)
 
     def model(
@@ -113,7 +121,12 @@ def request_signature(input_example: pd.DataFrame, output_example: pd.DataFrame)
     contract = load_contract()
     columns = [ColSpec(AnyType(), c.name, required=c.required) for c in contract.patients.columns]
     columns.append(ColSpec(DataType.string, "measurements", required=True))
-    outputs = infer_signature(input_example, output_example).outputs
+    with warnings.catch_warnings():
+        # The integer output columns (landmark, horizon, schema version) are never missing.
+        warnings.filterwarnings(
+            "ignore", message="Hint: Inferred schema contains integer", category=UserWarning
+        )
+        outputs = infer_signature(input_example, output_example).outputs
     params = ParamSchema([ParamSpec("top_k", DataType.long, 3)])
     return ModelSignature(inputs=Schema(columns), outputs=outputs, params=params)
 
