@@ -1,0 +1,60 @@
+"""SHAP explanations of the served risk, grouped by mechanism; OOD checks; plain-language drivers.
+
+The only module of the project that imports ``shap``. Typical use::
+
+    explanation = explain_patients(model, model.model_input(patients, measurements))
+    ood, reasons, novelty = assess_ood(model, explanation.feature_values)
+    sentences = driver_sentences(model, explanation, top_k=3)
+"""
+
+from relapse_ml.explain._native import (
+    NATIVE_ADDITIVITY_TOL,
+    ExplanationError,
+    build_native_explainer,
+    check_native_additivity,
+)
+from relapse_ml.explain.cohort import (
+    cohort_explanations,
+    dependence_figures,
+    global_importance,
+    group_importance,
+    importance_figure,
+)
+from relapse_ml.explain.drivers import Driver, driver_sentences, patient_drivers
+from relapse_ml.explain.explanation import (
+    RISK_ADDITIVITY_TOL,
+    SCALE_RULE,
+    Explanation,
+    baseline_risk,
+    explain_patients,
+    to_probability_scale,
+)
+from relapse_ml.explain.ood import NOVELTY_THRESHOLD, RANGE_MARGIN, assess_ood, extend_reference
+from relapse_ml.explain.uncertainty import INTERVAL_METHOD, risk_interval
+
+__all__ = [
+    "INTERVAL_METHOD",
+    "NATIVE_ADDITIVITY_TOL",
+    "NOVELTY_THRESHOLD",
+    "RANGE_MARGIN",
+    "RISK_ADDITIVITY_TOL",
+    "SCALE_RULE",
+    "Driver",
+    "Explanation",
+    "ExplanationError",
+    "assess_ood",
+    "baseline_risk",
+    "build_native_explainer",
+    "check_native_additivity",
+    "cohort_explanations",
+    "dependence_figures",
+    "driver_sentences",
+    "explain_patients",
+    "extend_reference",
+    "global_importance",
+    "group_importance",
+    "importance_figure",
+    "patient_drivers",
+    "risk_interval",
+    "to_probability_scale",
+]

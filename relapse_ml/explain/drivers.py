@@ -1,0 +1,203 @@
+"""Plain-language drivers: each patient's largest contributions as sentences.
+
+A driver reads, for example::
+
+    CAR T cells in blood (transgene qPCR): expansion peak by day 28: 1,200 copies/ug,
+    low for B-ALL (training median 24,000 copies/ug): +9.1 points
+
+"low"/"high"/"typical" compare the value with the training patients of the same
+disease: below the disease's 25th percentile is low, above its 75th high (when
+the model's reference holds the quartiles, see
+:func:`relapse_ml.explain.ood.extend_reference`); otherwise, with only medians
+in the reference, a value is low or high when it lies more than 10% of the
+training 1st-99th percentile span from the disease median or, for a positive
+median, below half or above twice it. A missing value reads "not
+measured (imputed as ...)", because the model did use the imputed value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from relapse_ml.explain._display import display_label, format_points, with_unit
+from relapse_ml.explain.explanation import Explanation
+from relapse_ml.features import FeatureSpec
+from relapse_ml.serving.artifact import RelapseRiskModel
+
+_TYPICAL_SPAN = 0.10
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One contribution of one patient, with what a clinician needs to read it."""
+
+    feature: str
+    label: str
+    group: str
+    contribution: float
+    value: str
+    imputed: bool
+    comparison: str
+    sentence: str
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+def imputation_values(model: RelapseRiskModel) -> dict[str, float]:
+    """The value the fitted preprocessor puts in for a missing numeric or binary feature."""
+    preprocessor = model.classifier.estimator_.named_steps["preprocess"]
+    out: dict[str, float] = {}
+    for _name, transformer, columns in preprocessor.transformers_:
+        step = (
+            transformer.named_steps["impute"] if isinstance(transformer, Pipeline) else transformer
+        )
+        statistics = getattr(step, "statistics_", None)
+        if statistics is None:
+            continue
+        out.update({str(c): float(v) for c, v in zip(columns, statistics, strict=True)})
+    return out
+
+
+def _comparison(spec: FeatureSpec, value: float, disease: str | None, reference: dict) -> str:
+    numeric = reference.get("numeric", {}).get(spec.name, {})
+    by_disease = reference.get("median_by_disease", {}).get(spec.name, {})
+    median = by_disease.get(disease) if disease is not None else None
+    who = f" for {disease}" if median is not None else ""
+    if median is None:
+        median = numeric.get("median")
+    if median is None or not np.isfinite(median):
+        return ""
+    quartiles = reference.get("quartiles_by_disease", {}).get(spec.name, {}).get(disease)
+    if quartiles is not None:
+        low, high = quartiles
+    else:
+        span = numeric.get("q99", np.nan) - numeric.get("q01", np.nan)
+        span = span if np.isfinite(span) else 0.0
+        low, high = median - _TYPICAL_SPAN * span, median + _TYPICAL_SPAN * span
+        if median > 0:  # skewed positive quantities: beyond half or twice the median
+            low, high = max(low, median / 2), min(high, 2 * median)
+    word = "low" if value < low else "high" if value > high else "typical"
+    return f"{word}{who} (training median {with_unit(spec, median)})"
+
+
+def describe_value(
+    spec: FeatureSpec, value: object, imputed_as: float | None, disease: str | None, reference: dict
+) -> tuple[str, str, bool]:
+    """Return (value text, comparison text, imputed?) of one feature value."""
+    missing = (
+        value is None or (isinstance(value, float) and not np.isfinite(value)) or pd.isna(value)
+    )
+    if missing:
+        if spec.kind == "categorical":
+            return "not recorded (treated as its own category)", "", True
+        if imputed_as is None or not np.isfinite(imputed_as):
+            return "not measured", "", True
+        shown = (
+            ("yes" if imputed_as >= 0.5 else "no")
+            if spec.kind == "binary"
+            else with_unit(spec, imputed_as)
+        )
+        return f"not measured (imputed as {shown})", "", True
+    if spec.kind == "categorical":
+        return str(value), "", False
+    if spec.kind == "binary":
+        return ("yes" if float(value) >= 0.5 else "no"), "", False
+    number = float(value)
+    return with_unit(spec, number), _comparison(spec, number, disease, reference), False
+
+
+def _sentence(label: str, value: str, comparison: str, contribution: float) -> str:
+    detail = f", {comparison}" if comparison else ""
+    return f"{label}: {value}{detail}: {format_points(contribution)}"
+
+
+def _top_indices(contributions: np.ndarray, top_k: int) -> np.ndarray:
+    # Stable sort on -|c| keeps catalogue order among ties (determinism).
+    return np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :top_k]
+
+
+def _disease_of(explanation: Explanation, i: int) -> str | None:
+    if "disease" not in explanation.feature_values:
+        return None
+    value = explanation.feature_values["disease"].iloc[i]
+    return None if pd.isna(value) else str(value)
+
+
+def patient_drivers(
+    model: RelapseRiskModel, explanation: Explanation, row: int, top_k: int | None = 3
+) -> list[Driver]:
+    """The ``top_k`` largest contributions (by size) of patient ``row`` (all when None).
+
+    Contributions that are exactly 0 are left out.
+    """
+    contributions = explanation.feature_contributions.to_numpy(dtype=np.float64)[row : row + 1]
+    k = contributions.shape[1] if top_k is None else top_k
+    specs = model.catalogue
+    fill = imputation_values(model)
+    disease = _disease_of(explanation, row)
+    drivers = []
+    for j in _top_indices(contributions, k)[0]:
+        c = float(contributions[0, j])
+        if c == 0.0:
+            continue
+        spec = specs[j]
+        raw = explanation.feature_values.iloc[row, j]
+        value, comparison, imputed = describe_value(
+            spec, raw, fill.get(spec.name), disease, model.reference
+        )
+        label = display_label(spec)
+        drivers.append(
+            Driver(
+                spec.name,
+                label,
+                spec.group,
+                c,
+                value,
+                imputed,
+                comparison,
+                _sentence(label, value, comparison, c),
+            )
+        )
+    return drivers
+
+
+def driver_sentences(
+    model: RelapseRiskModel, explanation: Explanation, top_k: int = 3
+) -> list[list[str]]:
+    """Driver sentences of every patient: ``top_k`` per patient ("" where fewer are non-zero)."""
+    contributions = explanation.feature_contributions.to_numpy(dtype=np.float64)
+    n = contributions.shape[0]
+    if n == 0 or top_k <= 0:
+        return [[""] * max(top_k, 0) for _ in range(n)]
+    top = _top_indices(contributions, top_k)
+    specs = model.catalogue
+    labels = [display_label(s) for s in specs]
+    fill = imputation_values(model)
+    values = explanation.feature_values
+    columns = {j: values.iloc[:, j].to_numpy(dtype=object) for j in np.unique(top)}
+    disease = (
+        values["disease"].astype(object).where(values["disease"].notna(), None).to_numpy()
+        if "disease" in values
+        else np.full(n, None, dtype=object)
+    )
+    out = []
+    for i in range(n):
+        row = []
+        for j in top[i]:
+            c = float(contributions[i, j])
+            if c == 0.0:
+                row.append("")
+                continue
+            spec = specs[j]
+            value, comparison, _ = describe_value(
+                spec, columns[j][i], fill.get(spec.name), disease[i], model.reference
+            )
+            row.append(_sentence(labels[j], value, comparison, c))
+        out.append(row + [""] * (top_k - len(row)))
+    return out

@@ -1,0 +1,171 @@
+"""Is a patient outside the population the model learned from?
+
+Rules (all against the training reference stored in the model):
+
+1. **Unseen category**: a categorical feature (disease, target antigen,
+   costimulatory domain, sex) whose value never occurred in training.
+2. **Beyond the training range**: a numeric feature outside the training
+   ``[min, max]`` widened on each side by ``RANGE_MARGIN`` (10%) of the central
+   98% span ``q99 - q01``. Plain ``[min, max]`` would flag about 2/n of new
+   in-distribution patients per feature (85 features: ~8% of a new cohort from
+   the same population); the margin keeps those false alarms rare while still
+   flagging values the model never came near (trees extrapolate flat, linear
+   models linearly, neither is supported by data). A value of a feature never
+   observed in training also counts.
+3. **Novelty score**: the share of a patient's measured numeric features outside
+   the training 1st-99th percentiles. In-distribution patients sit near 0.02; a
+   score above ``NOVELTY_THRESHOLD`` (0.2, i.e. ten times that) is flagged on
+   its own even when no single value breaks rule 2, provided at least
+   ``NOVELTY_MIN_MEASURED`` (10) values were measured.
+
+A patient is out of distribution when any rule fires; ``reasons`` says which, in
+plain language.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from relapse_ml.explain._display import display_label, display_value
+from relapse_ml.features import FeatureSpec
+from relapse_ml.serving.artifact import RelapseRiskModel
+
+RANGE_MARGIN = 0.10
+NOVELTY_THRESHOLD = 0.20
+# Below this many measured values a share is too coarse to flag on its own.
+NOVELTY_MIN_MEASURED = 10
+_MAX_LISTED = 3
+
+
+def _numeric_bounds(reference: dict, names: list[str]) -> tuple[np.ndarray, ...]:
+    numeric = reference.get("numeric", {})
+
+    def get(key: str) -> np.ndarray:
+        return np.array([numeric.get(n, {}).get(key, np.nan) for n in names], dtype=np.float64)
+
+    q01, q99, lo, hi = get("q01"), get("q99"), get("min"), get("max")
+    span = np.where(np.isfinite(q99 - q01), q99 - q01, 0.0)
+    return q01, q99, lo - RANGE_MARGIN * span, hi + RANGE_MARGIN * span
+
+
+def assess_ood(
+    model: RelapseRiskModel, feature_frame: pd.DataFrame
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Flag patients outside the training population.
+
+    Parameters
+    ----------
+    model : RelapseRiskModel
+        The served artifact (its ``reference`` and ``catalogue`` are used).
+    feature_frame : DataFrame
+        Landmark features before imputation (``Explanation.feature_values``).
+
+    Returns
+    -------
+    ood : ndarray of bool (n,)
+        Out of distribution by any rule.
+    reasons : list of str (n,)
+        Plain-language reasons joined by ``"; "`` ("" when in distribution).
+    novelty : ndarray of float (n,)
+        Share of measured numeric features outside training q01-q99 (0 when none measured).
+    """
+    n = len(feature_frame)
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    reference = model.reference
+    seen = reference.get("categories", {})
+    categorical = [s for s in model.catalogue if s.kind == "categorical"]
+    for spec in categorical:
+        if spec.name not in seen:
+            continue
+        values = feature_frame[spec.name]
+        bad = (
+            values.notna().to_numpy() & ~values.astype(object).isin(set(seen[spec.name])).to_numpy()
+        )
+        for i in np.flatnonzero(bad):
+            reasons[i].append(f"{spec.label.lower()} {values.iloc[i]} was not seen in training")
+    numeric_specs = [s for s in model.catalogue if s.kind == "numeric"]
+    names = [s.name for s in numeric_specs]
+    values = feature_frame[names].to_numpy(dtype=np.float64, na_value=np.nan)
+    q01, q99, low, high = _numeric_bounds(reference, names)
+    measured = np.isfinite(values)
+    with np.errstate(invalid="ignore"):
+        never_seen = measured & ~np.isfinite(q01)
+        beyond = measured & ((values < low) | (values > high))
+        outside_central = measured & ((values < q01) | (values > q99))
+    n_measured = measured.sum(axis=1)
+    n_outside = (outside_central | never_seen).sum(axis=1)
+    novelty = np.divide(
+        n_outside,
+        n_measured,
+        out=np.zeros(n, dtype=np.float64),
+        where=n_measured > 0,
+    )
+    rows = np.flatnonzero((beyond | never_seen).any(axis=1))
+    for i in rows:
+        listed = 0
+        for j in np.flatnonzero(beyond[i] | never_seen[i]):
+            if listed == _MAX_LISTED:
+                extra = int((beyond[i] | never_seen[i]).sum()) - _MAX_LISTED
+                reasons[i].append(f"{extra} more value(s) beyond the training range")
+                break
+            reasons[i].append(_range_reason(numeric_specs[j], values[i, j], reference))
+            listed += 1
+    for i in np.flatnonzero((novelty > NOVELTY_THRESHOLD) & (n_measured >= NOVELTY_MIN_MEASURED)):
+        reasons[i].append(
+            f"novelty score {novelty[i]:.2f}: {int(n_outside[i])} of "
+            f"{int(n_measured[i])} measured values outside the training 1st-99th percentiles"
+        )
+    text = ["; ".join(r) for r in reasons]
+    return np.array([bool(t) for t in text]), text, novelty
+
+
+def _range_reason(spec: FeatureSpec, value: float, reference: dict) -> str:
+    stats = reference.get("numeric", {}).get(spec.name, {})
+    label = display_label(spec)
+    shown, unit = display_value(spec, value)
+    if not np.isfinite(stats.get("min", np.nan)):
+        return f"{label} {shown}{unit}: never measured in training"
+    lo, _ = display_value(spec, stats["min"])
+    hi, _ = display_value(spec, stats["max"])
+    return f"{label} {shown}{unit} outside the training range {lo}-{hi}{unit}"
+
+
+def extend_reference(
+    reference: dict, train_features: pd.DataFrame, catalogue: tuple[FeatureSpec, ...]
+) -> dict:
+    """Add the per-disease quartiles the drivers use to say "low"/"high" for a disease.
+
+    Parameters
+    ----------
+    reference : dict
+        Output of :func:`relapse_ml.serving.reference.build_training_reference`.
+    train_features : DataFrame
+        Training features before imputation (must hold the ``disease`` feature).
+    catalogue : tuple of FeatureSpec
+        The feature catalogue.
+
+    Returns
+    -------
+    dict
+        ``reference`` plus ``quartiles_by_disease``: feature -> disease ->
+        ``[q25, q75]`` (numeric features, diseases with at least 20 measured values).
+    """
+    out = dict(reference)
+    if "disease" not in train_features:
+        out["quartiles_by_disease"] = {}
+        return out
+    disease = train_features["disease"].astype(object).to_numpy()
+    quartiles: dict[str, dict[str, list[float]]] = {}
+    for spec in catalogue:
+        if spec.kind != "numeric":
+            continue
+        values = train_features[spec.name].to_numpy(dtype=np.float64, na_value=np.nan)
+        per: dict[str, list[float]] = {}
+        for d in pd.unique(disease[pd.notna(disease)]):
+            v = values[(disease == d) & np.isfinite(values)]
+            if v.size >= 20:
+                per[str(d)] = [float(q) for q in np.quantile(v, [0.25, 0.75])]
+        quartiles[spec.name] = per
+    out["quartiles_by_disease"] = quartiles
+    return out

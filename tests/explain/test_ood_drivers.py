@@ -1,0 +1,177 @@
+"""Out-of-distribution rules and plain-language drivers, on hand-built references."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from relapse_ml.explain import (
+    assess_ood,
+    driver_sentences,
+    explain_patients,
+    extend_reference,
+    patient_drivers,
+)
+from relapse_ml.explain._display import display_label, format_points, format_value, with_unit
+from relapse_ml.explain.drivers import describe_value
+from relapse_ml.features import FeatureSpec
+
+AGE = FeatureSpec("age_years", "clinical", "numeric", "years", "Age", ("patients.age_years",))
+LDH = FeatureSpec(
+    "ldh_u_per_l_log10",
+    "antigen",
+    "numeric",
+    "log10(1 + U/L)",
+    "LDH at lymphodepletion, log10 scale",
+    ("patients.ldh_u_per_l",),
+)
+DISEASE = FeatureSpec(
+    "disease",
+    "clinical",
+    "categorical",
+    "",
+    "Disease",
+    ("patients.disease",),
+    ("B-ALL", "LBCL", "MM"),
+)
+CMAX = FeatureSpec(
+    "car_cmax",
+    "persistence",
+    "numeric",
+    "copies/ug",
+    "CAR T expansion peak (copies/ug)",
+    ("marker:car_transgene",),
+)
+
+
+def _stub(reference: dict, catalogue=(AGE, DISEASE)) -> SimpleNamespace:
+    return SimpleNamespace(catalogue=catalogue, reference=reference)
+
+
+REFERENCE = {
+    "numeric": {
+        "age_years": {
+            "median": 50.0,
+            "q01": 20.0,
+            "q99": 70.0,
+            "min": 18.0,
+            "max": 80.0,
+            "missing_rate": 0.0,
+        }
+    },
+    "categories": {"disease": ["B-ALL", "LBCL"]},
+    "median_by_disease": {"age_years": {"B-ALL": 30.0}},
+}
+
+
+def test_ood_rules_by_hand():
+    # Range widened by 10% of q99 - q01 = 50 -> [13, 85].
+    frame = pd.DataFrame(
+        {
+            "age_years": [50.0, 84.0, 86.0, np.nan, 12.0],
+            "disease": ["B-ALL", "LBCL", "B-ALL", "MM", None],
+        }
+    )
+    ood, reasons, novelty = assess_ood(_stub(REFERENCE), frame)
+    assert ood.tolist() == [False, False, True, True, True]
+    assert reasons[0] == "" and reasons[1] == ""
+    assert "Age 86 years outside the training range 18-80 years" in reasons[2]
+    assert reasons[3] == "disease MM was not seen in training"
+    # Novelty: share of measured numeric values outside [q01, q99]; 84 and 86 and 12 are.
+    np.testing.assert_allclose(novelty, [0.0, 1.0, 1.0, 0.0, 1.0])
+
+
+def test_novelty_alone_flags_a_patient():
+    specs = tuple(FeatureSpec(f"x{i}", "tme", "numeric", "", f"X{i}", ()) for i in range(10))
+    reference = {
+        "numeric": {
+            s.name: {"median": 5.0, "q01": 1.0, "q99": 9.0, "min": 0.0, "max": 10.0} for s in specs
+        }
+    }
+    # Values just outside q01-q99 but inside the range: 3 of 10 (0.3 > 0.2) flags, 2 of 10 does not.
+    rows = [[9.5, 0.5, 9.5] + [5.0] * 7, [9.5, 0.5] + [5.0] * 8, [9.5, 0.5] + [np.nan] * 8]
+    frame = pd.DataFrame(rows, columns=[s.name for s in specs])
+    ood, reasons, novelty = assess_ood(_stub(reference, specs), frame)
+    np.testing.assert_allclose(novelty, [0.3, 0.2, 1.0])
+    # The third patient has only 2 measured values: too few for the novelty rule alone.
+    assert ood.tolist() == [True, False, False]
+    assert reasons[0].startswith("novelty score 0.30: 3 of 10 measured values")
+
+
+def test_display_helpers():
+    assert format_value(24000.0) == "24,000"
+    assert format_value(12.54) == "12.5"
+    assert format_value(0.03412) == "0.0341"
+    assert format_points(0.0912) == "+9.1 points"
+    assert format_points(-0.0004) == "-<0.1 points"
+    # log10(1 + x) features read on the measured scale: log10(1 + 999) = 3 -> 999 U/L.
+    assert with_unit(LDH, 3.0) == "999 U/L"
+    assert display_label(LDH) == "LDH at lymphodepletion"
+    assert display_label(CMAX) == "CAR T expansion peak"
+
+
+def test_describe_value_compares_with_the_disease():
+    reference = {
+        "numeric": {"car_cmax": {"median": 20000.0, "q01": 100.0, "q99": 300000.0}},
+        "median_by_disease": {"car_cmax": {"B-ALL": 24000.0}},
+        "quartiles_by_disease": {"car_cmax": {"B-ALL": [9000.0, 60000.0]}},
+    }
+    value, comparison, imputed = describe_value(CMAX, 1200.0, None, "B-ALL", reference)
+    assert (value, comparison, imputed) == (
+        "1,200 copies/ug",
+        "low for B-ALL (training median 24,000 copies/ug)",
+        False,
+    )
+    assert describe_value(CMAX, 30000.0, None, "B-ALL", reference)[1].startswith(
+        "typical for B-ALL"
+    )
+    # Without quartiles: beyond twice the median is high; other diseases use the overall median.
+    del reference["quartiles_by_disease"]
+    assert describe_value(CMAX, 50000.0, None, "B-ALL", reference)[1].startswith("high for B-ALL")
+    assert (
+        describe_value(CMAX, 50000.0, None, "MM", reference)[1]
+        == "high (training median 20,000 copies/ug)"
+    )
+    # Missing values say what the model used instead.
+    assert describe_value(CMAX, np.nan, 18000.0, "B-ALL", reference) == (
+        "not measured (imputed as 18,000 copies/ug)",
+        "",
+        True,
+    )
+    assert describe_value(DISEASE, None, None, None, reference)[0].startswith("not recorded")
+
+
+def test_extend_reference_adds_disease_quartiles():
+    features = pd.DataFrame(
+        {"age_years": np.arange(40, dtype=float), "disease": ["B-ALL"] * 20 + ["MM"] * 19 + [None]}
+    )
+    out = extend_reference({"numeric": {}}, features, (AGE, DISEASE))
+    assert out["quartiles_by_disease"]["age_years"]["B-ALL"] == pytest.approx([4.75, 14.25])
+    assert "MM" not in out["quartiles_by_disease"]["age_years"]  # 19 values: too few
+
+
+def test_driver_sentences_on_a_trained_model(trained, sim_data):
+    model = trained("hist_gradient_boosting")
+    explanation = explain_patients(
+        model, model.model_input(sim_data.patients, sim_data.measurements)
+    )
+    sentences = driver_sentences(model, explanation, top_k=3)
+    assert len(sentences) == len(sim_data.patients) and all(len(s) == 3 for s in sentences)
+    pattern = re.compile(r"^.+: .+: [+-](\d+\.\d|<0\.1) points$")
+    assert all(pattern.match(s) for row in sentences for s in row if s)
+    # The first driver is the largest contribution, with the matching sign and size.
+    contributions = explanation.feature_contributions.to_numpy()
+    for i in (0, 7, 99):
+        j = int(np.argmax(np.abs(contributions[i])))
+        points = f"{100 * contributions[i, j]:+.1f} points"
+        assert sentences[i][0].endswith(points)
+        drivers = patient_drivers(model, explanation, i, top_k=3)
+        assert (
+            drivers[0].feature == model.catalogue[j].name and drivers[0].sentence == sentences[i][0]
+        )
+    imputed_sentences = [s for row in sentences for s in row if "not measured" in s]
+    assert imputed_sentences and all("imputed as" in s for s in imputed_sentences)

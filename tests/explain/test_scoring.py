@@ -1,0 +1,112 @@
+"""score_patients: exact columns, additivity, order; the REST request shape and its validation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from relapse_ml.errors import ContractError
+from relapse_ml.serving.scoring import (
+    request_frame,
+    score_columns,
+    score_patients,
+    tables_from_request,
+    validate_request,
+)
+
+EXPECTED_COLUMNS = [
+    "patient_id",
+    "risk",
+    "risk_band",
+    "baseline_risk",
+    "contrib_antigen",
+    "contrib_exhaustion",
+    "contrib_persistence",
+    "contrib_tme",
+    "contrib_clinical",
+    "driver_1",
+    "driver_2",
+    "driver_3",
+    "ood",
+    "ood_reason",
+    "model_name",
+    "model_version",
+    "landmark_day",
+    "horizon_days",
+    "schema_version",
+]
+
+
+def test_score_columns_and_invariants(trained, sim_data):
+    model = trained("hist_gradient_boosting")
+    scores = score_patients(model, sim_data.patients, sim_data.measurements, model_version="7")
+    assert list(scores.columns) == EXPECTED_COLUMNS == score_columns(3)
+    assert scores["patient_id"].tolist() == sim_data.patients["patient_id"].tolist()
+    contributions = scores[[c for c in scores if c.startswith("contrib_")]].sum(axis=1)
+    assert np.abs(scores["baseline_risk"] + contributions - scores["risk"]).max() < 1e-6
+    np.testing.assert_allclose(
+        scores["risk"], model.risk(model.model_input(sim_data.patients, sim_data.measurements))
+    )
+    assert set(scores["risk_band"]) <= {"low", "intermediate", "high"}
+    assert (scores["model_version"] == "7").all() and (
+        scores["landmark_day"] == model.landmark_day
+    ).all()
+    assert scores["ood"].dtype == bool and (scores["ood_reason"].ne("") == scores["ood"]).all()
+
+
+def test_score_is_order_and_top_k_robust(trained, sim_data):
+    model = trained("logistic")
+    reversed_patients = sim_data.patients.iloc[::-1].reset_index(drop=True)
+    forward = score_patients(model, sim_data.patients, sim_data.measurements, top_k=1)
+    backward = score_patients(model, reversed_patients, sim_data.measurements, top_k=1)
+    assert backward["patient_id"].tolist() == reversed_patients["patient_id"].tolist()
+    np.testing.assert_array_equal(backward["risk"].to_numpy()[::-1], forward["risk"].to_numpy())
+    assert "driver_2" not in forward and forward["driver_1"].ne("").all()
+
+
+def test_empty_input_gives_empty_output(trained, sim_data):
+    scores = score_patients(
+        trained("random_forest"), sim_data.patients.iloc[:0], sim_data.measurements.iloc[:0]
+    )
+    assert len(scores) == 0 and list(scores.columns) == EXPECTED_COLUMNS
+
+
+def test_rest_request_round_trip_gives_identical_scores(trained, sim_data):
+    model = trained("hist_gradient_boosting")
+    patients = sim_data.patients.iloc[:60].reset_index(drop=True)
+    frame = request_frame(patients, sim_data.measurements)
+    assert list(frame.columns) == [*patients.columns, "measurements"]
+    # It survives JSON (dataframe_split) unchanged.
+    split = json.loads(frame.to_json(orient="split", date_format="iso"))
+    assert isinstance(json.loads(split["data"][0][-1]), list)
+    data = validate_request(frame)
+    assert data.report.n_problems == 0 and len(data.patients) == 60
+    direct = score_patients(model, patients, sim_data.measurements)
+    via_request = score_patients(model, data.patients, data.measurements)
+    assert via_request.equals(direct)
+
+
+def test_bad_request_values_reject_patients_not_the_request(sim_data):
+    patients = sim_data.patients.iloc[:3].reset_index(drop=True)
+    frame = request_frame(patients, sim_data.measurements)
+    frame.loc[0, "age_years"] = 250.0  # out of range
+    records = json.loads(frame.loc[1, "measurements"])
+    records[0]["unit"] = "mg"  # wrong unit
+    frame.loc[1, "measurements"] = json.dumps(records)
+    frame.loc[2, "measurements"] = "{not json"
+    data = validate_request(frame)
+    ids = patients["patient_id"].tolist()
+    assert set(data.report.rejected_patients) == set(ids)
+    assert "age_years" in data.report.rejected_patients[ids[0]]
+    assert "unit" in data.report.rejected_patients[ids[1]]
+    assert len(data.patients) == 0
+
+
+def test_request_without_measurements_column_is_structural(sim_data):
+    frame = request_frame(sim_data.patients.iloc[:2], sim_data.measurements).drop(
+        columns=["measurements"]
+    )
+    with pytest.raises(ContractError):
+        tables_from_request(frame)
