@@ -41,6 +41,13 @@ class Problem:
     expected: str
     found: str
 
+    @classmethod
+    def structural(
+        cls, table: str, expected: str, found: str, column: str | None = None
+    ) -> Problem:
+        """A structural problem of a whole table (no row or patient)."""
+        return cls(STRUCTURAL, table, column, None, None, expected, found)
+
     def message(self) -> str:
         """Return a one-line human-readable description."""
         where = [f"table {self.table}"]

@@ -79,45 +79,21 @@ def _read_tables(
         files = find_table_files(folder, name)
         if len(files) > 1:
             collector.add(
-                Problem(
-                    STRUCTURAL,
-                    name,
-                    None,
-                    None,
-                    None,
-                    f"{name}.csv or {name}.parquet, not both",
-                    "both files",
-                )
+                Problem.structural(name, f"{name}.csv or {name}.parquet, not both", "both files")
             )
             continue
         if not files:
             if name in required:
                 collector.add(
-                    Problem(
-                        STRUCTURAL,
-                        name,
-                        None,
-                        None,
-                        None,
-                        f"a file {name}.csv or {name}.parquet in {folder}",
-                        "no such file",
+                    Problem.structural(
+                        name, f"a file {name}.csv or {name}.parquet in {folder}", "no such file"
                     )
                 )
             continue
         try:
             raw[name] = read_table_file(name, files[0])
         except ValueError as exc:
-            collector.add(
-                Problem(
-                    STRUCTURAL,
-                    name,
-                    None,
-                    None,
-                    None,
-                    "a readable table",
-                    f"{files[0].name}: {exc}",
-                )
-            )
+            collector.add(Problem.structural(name, "a readable table", f"{files[0].name}: {exc}"))
     return raw
 
 
@@ -230,14 +206,8 @@ def validate_folder(
     collector = ProblemCollector()
     if not folder.is_dir():
         collector.add(
-            Problem(
-                STRUCTURAL,
-                "(folder)",
-                None,
-                None,
-                None,
-                "a folder with the data tables",
-                f"{folder} is not a folder",
+            Problem.structural(
+                "(folder)", "a folder with the data tables", f"{folder} is not a folder"
             )
         )
         report = ValidationReport(
