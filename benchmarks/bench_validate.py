@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _memory import peak_rss_mb  # noqa: E402
+from _memory import peak_rss_mb
 
-from relapse_ml.io import write_table  # noqa: E402
-from relapse_ml.schema import load_contract  # noqa: E402
-from relapse_ml.validation import validate_folder  # noqa: E402
+from relapse_ml.io import write_table
+from relapse_ml.schema import load_contract
+from relapse_ml.validation import validate_folder
 
 
 def make_tables(n_rows: int, seed: int = 0) -> dict[str, pd.DataFrame]:

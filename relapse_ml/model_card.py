@@ -60,10 +60,20 @@ def render_model_card(
     contract = load_contract()
     landmark, horizon = params["landmark_day"], params["horizon_days"]
     groups = catalogue.groupby("group", sort=False)["name"].count()
-    group_lines = "\n".join(f"- {contract.group_labels.get(g, g)} (`{g}`): {n} features" for g, n in groups.items())
+    group_lines = "\n".join(
+        f"- {contract.group_labels.get(g, g)} (`{g}`): {n} features" for g, n in groups.items()
+    )
     shown = subgroups[~subgroups["suppressed"]] if "suppressed" in subgroups else subgroups
-    sub_cols = [c for c in ("variable", "level", "n", "events", "auroc", "brier", "calibration_intercept") if c in shown]
-    fam_cols = [c for c in ("family", "calibration", "brier_mean", "brier_sd", "auroc_mean", "auroc_sd") if c in family_table]
+    sub_cols = [
+        c
+        for c in ("variable", "level", "n", "events", "auroc", "brier", "calibration_intercept")
+        if c in shown
+    ]
+    fam_cols = [
+        c
+        for c in ("family", "calibration", "brier_mean", "brier_sd", "auroc_mean", "auroc_sd")
+        if c in family_table
+    ]
     oracle = ""
     if "oracle_auroc" in metrics:
         oracle = (
@@ -82,21 +92,21 @@ patients with relapse before day {landmark}, products or diseases absent from th
 (flagged as out of distribution), or decisions without clinician review.
 
 ## Population and data
-- Data contract version {params['schema_version']}; training patients at risk at day {landmark}:
-  {params.get('task.n_task', 'n/a')} ({params.get('split.n_train')} train / {params.get('split.n_test')} test,
-  split strategy `{params.get('split.strategy')}`).
-- Patients not at risk at the landmark (relapse, death or loss before day {landmark}): {params.get('task.n_not_at_risk', 'n/a')}.
+- Data contract version {params["schema_version"]}; training patients at risk at day {landmark}:
+  {params.get("task.n_task", "n/a")} ({params.get("split.n_train")} train / {params.get("split.n_test")} test,
+  split strategy `{params.get("split.strategy")}`).
+- Patients not at risk at the landmark (relapse, death or loss before day {landmark}): {params.get("task.n_not_at_risk", "n/a")}.
 
 ## Outcome and horizon
 Relapse or progression (contract `outcomes.relapse`) by day {horizon} after infusion, among patients
-relapse-free at day {landmark}. Censoring before day {horizon}: rule `{params.get('censoring_rule')}`
-({params.get('task.n_censored_before_horizon', 'n/a')} patients censored before the horizon). With IPCW, those
+relapse-free at day {landmark}. Censoring before day {horizon}: rule `{params.get("censoring_rule")}`
+({params.get("task.n_censored_before_horizon", "n/a")} patients censored before the horizon). With IPCW, those
 patients are removed and the others weighted by the inverse Kaplan-Meier probability of remaining
 uncensored, so the label is never "no relapse" by assumption.
 
 ## Predictors
 Only values known by day {landmark}: patient columns whose "available from day" is at most {landmark}
-and measurements with day <= {landmark}. {params.get('n_features')} features in five mechanism groups:
+and measurements with day <= {landmark}. {params.get("n_features")} features in five mechanism groups:
 {group_lines}
 
 ## Missing data
@@ -106,23 +116,23 @@ signal. Values below the limit of quantification follow one documented rule (see
 
 ## Model development
 Candidate families (repeated stratified CV, whole pipeline refit in each fold; selection metric
-`{params.get('selection.selection_metric')}`), calibration chosen by CV:
+`{params.get("selection.selection_metric")}`), calibration chosen by CV:
 
-{_table(family_table, fam_cols) if fam_cols else 'n/a'}
+{_table(family_table, fam_cols) if fam_cols else "n/a"}
 
-Chosen: `{params.get('chosen_family')}` with `{params.get('calibration_method')}` calibration.
+Chosen: `{params.get("chosen_family")}` with `{params.get("calibration_method")}` calibration.
 
 ## Performance on held-out test patients
-- AUROC: {_ci(metrics, 'auroc')}
-- AUPRC: {_ci(metrics, 'auprc')}
-- Brier score: {_ci(metrics, 'brier')}
-- Calibration slope: {_ci(metrics, 'calibration_slope')}
-- Calibration intercept (calibration-in-the-large): {_ci(metrics, 'calibration_intercept')}
-- Integrated calibration index: {_ci(metrics, 'ici')}
-- Clinical-only baseline (logistic regression on disease, burden, age, prior lines): AUROC {_ci(metrics, 'baseline_auroc')}
+- AUROC: {_ci(metrics, "auroc")}
+- AUPRC: {_ci(metrics, "auprc")}
+- Brier score: {_ci(metrics, "brier")}
+- Calibration slope: {_ci(metrics, "calibration_slope")}
+- Calibration intercept (calibration-in-the-large): {_ci(metrics, "calibration_intercept")}
+- Integrated calibration index: {_ci(metrics, "ici")}
+- Clinical-only baseline (logistic regression on disease, burden, age, prior lines): AUROC {_ci(metrics, "baseline_auroc")}
 {oracle}
-## Subgroups (suppressed below {params.get('evaluation.subgroup_min_events')} events)
-{_table(shown, sub_cols) if sub_cols and len(shown) else 'No subgroup has enough events.'}
+## Subgroups (suppressed below {params.get("evaluation.subgroup_min_events")} events)
+{_table(shown, sub_cols) if sub_cols and len(shown) else "No subgroup has enough events."}
 
 ## Warnings
 {warning_lines}

@@ -31,7 +31,9 @@ class RiskBands:
 
     def assign(self, risk: np.ndarray) -> np.ndarray:
         """Return the band label of each risk (a risk equal to a threshold takes the higher band)."""
-        index = np.searchsorted(np.asarray(self.thresholds, dtype=float), np.asarray(risk, dtype=float), side="right")
+        index = np.searchsorted(
+            np.asarray(self.thresholds, dtype=float), np.asarray(risk, dtype=float), side="right"
+        )
         return np.asarray(self.labels, dtype=object)[index]
 
 

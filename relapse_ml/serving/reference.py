@@ -19,7 +19,14 @@ PSI_BINS = 10
 def _numeric_summary(values: np.ndarray) -> dict[str, float]:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
-        return {"median": np.nan, "q01": np.nan, "q99": np.nan, "min": np.nan, "max": np.nan, "missing_rate": 1.0}
+        return {
+            "median": np.nan,
+            "q01": np.nan,
+            "q99": np.nan,
+            "min": np.nan,
+            "max": np.nan,
+            "missing_rate": 1.0,
+        }
     q01, median, q99 = np.quantile(finite, [0.01, 0.5, 0.99])
     return {
         "median": float(median),
@@ -34,7 +41,11 @@ def _numeric_summary(values: np.ndarray) -> dict[str, float]:
 def psi_bins(values: np.ndarray, n_bins: int = PSI_BINS) -> tuple[np.ndarray, np.ndarray]:
     """Quantile bin edges of the finite values and the share in each bin (+ a missing bin)."""
     finite = values[np.isfinite(values)]
-    edges = np.unique(np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1])) if finite.size else np.array([])
+    edges = (
+        np.unique(np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1]))
+        if finite.size
+        else np.array([])
+    )
     return edges, bin_shares(values, edges)
 
 
@@ -42,7 +53,9 @@ def bin_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Share of ``values`` in each interval defined by ``edges``, the last entry being missing."""
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
-    counts = np.bincount(np.searchsorted(edges, values[finite], side="right"), minlength=len(edges) + 1)
+    counts = np.bincount(
+        np.searchsorted(edges, values[finite], side="right"), minlength=len(edges) + 1
+    )
     shares = np.append(counts, (~finite).sum()).astype(float)
     return shares / max(len(values), 1)
 
@@ -101,7 +114,12 @@ def build_training_reference(
     take = np.sort(rng.choice(len(features), size=min(n_background, len(features)), replace=False))
     background = {
         spec.name: (
-            features[spec.name].iloc[take].astype(object).where(features[spec.name].iloc[take].notna(), None).to_numpy(dtype=object).astype(str)
+            features[spec.name]
+            .iloc[take]
+            .astype(object)
+            .where(features[spec.name].iloc[take].notna(), None)
+            .to_numpy(dtype=object)
+            .astype(str)
             if spec.kind == "categorical"
             else features[spec.name].iloc[take].to_numpy(dtype=float, na_value=np.nan)
         )

@@ -98,8 +98,12 @@ def synthetic_request(seed: int, n: int = 2) -> pd.DataFrame:
 
     cohort = simulate_cohort(n, seed)
     relabel = {pid: f"SYNTHETIC-{i + 1:04d}" for i, pid in enumerate(cohort.patients["patient_id"])}
-    patients = cohort.patients.assign(patient_id=cohort.patients["patient_id"].map(relabel), site="SYNTHETIC")
-    measurements = cohort.measurements.assign(patient_id=cohort.measurements["patient_id"].map(relabel))
+    patients = cohort.patients.assign(
+        patient_id=cohort.patients["patient_id"].map(relabel), site="SYNTHETIC"
+    )
+    measurements = cohort.measurements.assign(
+        patient_id=cohort.measurements["patient_id"].map(relabel)
+    )
     return request_frame(patients, measurements)
 
 
