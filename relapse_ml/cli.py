@@ -163,49 +163,58 @@ def explain(
 
 @app.command()
 def predict(
-    data: Annotated[Path, typer.Option(help="Data folder (patients, measurements) to score.")],
+    data: Annotated[
+        Path, typer.Option(help="Data folder (patients, measurements; CSV or Parquet).")
+    ],
     out: Annotated[Path, typer.Option(help="Scores file, .csv or .parquet.")],
     model: Annotated[
         str,
         typer.Option(
-            help="Model URI (models:/name@alias, models:/name/version, runs:/..., a .skops file)."
+            help="Model URI (models:/name@alias, models:/name/version, runs:/...) or a .skops file."
         ),
     ] = "models:/car-t-relapse@champion",
     rejects: Annotated[
-        Path | None, typer.Option(help="Rejects file (default <out stem>.rejects.csv).")
+        Path | None, typer.Option(help="Rejects file (default <stem>.rejects.csv beside --out).")
     ] = None,
     top_k: Annotated[
         int, typer.Option(min=0, max=20, help="Plain-language drivers per patient.")
     ] = 3,
     chunk_size: Annotated[
-        int, typer.Option(min=1, help="Patients per chunk (bounds memory).")
-    ] = 20_000,
+        int, typer.Option(min=1, help="Patients per chunk (memory grows with it; results do not).")
+    ] = 10_000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Local engine: processes scoring chunks (default: CPU count, at most 4)."
+        ),
+    ] = 0,
     engine: Annotated[
         str, typer.Option(help="local, or spark (needs the [spark] extra).")
     ] = "local",
     json_summary: Annotated[
-        bool, typer.Option(help="Print the end-of-run summary as JSON.")
+        bool, typer.Option("--json-summary", help="Print the end-of-run summary as JSON.")
     ] = False,
+    progress: Annotated[bool, typer.Option(help="Progress bar (only shown on a terminal).")] = True,
 ) -> None:
     """Score a folder of patients with explanations; every patient is scored or rejected with a reason."""
     from relapse_ml.workflows.predict import run_predict
 
     if engine not in ("local", "spark"):
         _fail(f"--engine must be local or spark, not {engine!r}")
-    progress = sys.stderr.isatty() and not json_summary
-    summary = run_predict(
+    workers = workers or min(os.cpu_count() or 1, 4)
+    run_predict(
         data,
-        model_uri=model,
-        out=out,
-        rejects=rejects,
-        top_k=top_k,
-        chunk_size=chunk_size,
-        engine=engine,
-        json_summary=json_summary,
-        progress=progress,
+        model,
+        out,
+        rejects,
+        top_k,
+        chunk_size,
+        engine,
+        json_summary,
+        progress,
+        workers=workers,
         echo=typer.echo,
     )
-    typer.echo(summary.to_json() if json_summary else summary.render())
 
 
 @app.command()

@@ -1,0 +1,264 @@
+"""One chunk of patients: validate, score, explain, reject, count drift.
+
+The local and the Spark engines both call :func:`process_chunk`, so they cannot
+disagree. Every input patient row of the chunk ends in exactly one of
+``scored`` and ``rejects``; each rejected patient has one reject row holding the
+*first* problem found for it (the same first reason ``relapse-ml validate``
+gives), with table, column, file row, expected and found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from relapse_ml.batch.drift import DriftCounts
+from relapse_ml.batch.reading import ArrowBatch
+from relapse_ml.batch.routing import OrphanRows
+from relapse_ml.errors import PER_PATIENT, Problem
+from relapse_ml.io import RawTable
+from relapse_ml.validation import validate_raw_tables
+from relapse_ml.validation.report import ProblemCollector
+
+REJECT_COLUMNS = ["patient_id", "table", "column", "row", "expected", "found", "reason"]
+UNKNOWN_PATIENT = "a patient_id present in patients"
+
+Scorer = Callable[..., pd.DataFrame]
+
+
+def _show(value: object) -> str:
+    # Same rendering as the validation report, so both name a value alike.
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass
+class FirstProblemCollector(ProblemCollector):
+    """A :class:`ProblemCollector` that also keeps each rejected patient's first problem."""
+
+    first: dict[str, Problem] = field(default_factory=dict)
+
+    def add(self, problem: Problem) -> None:
+        """Record one problem."""
+        if problem.kind == PER_PATIENT and problem.patient_id is not None:
+            self.first.setdefault(problem.patient_id, problem)
+        super().add(problem)
+
+    def add_rows(self, **kwargs) -> None:
+        """Record one problem per ``True`` in ``mask`` (see :class:`ProblemCollector`)."""
+        ids = kwargs["patient_ids"]
+        index = np.flatnonzero(kwargs["mask"])
+        if kwargs["kind"] == PER_PATIENT and ids is not None and index.size:
+            taken = (
+                ids.iloc[index].to_numpy(dtype=object)
+                if isinstance(ids, pd.Series)
+                else np.asarray(ids, dtype=object)[index]
+            )
+            found = kwargs["found"]
+            distinct, first = np.unique(taken.astype(str), return_index=True)
+            for pid, j in zip(distinct, first, strict=True):
+                if pid and pid not in self.first:
+                    if isinstance(found, str):
+                        shown = found
+                    elif isinstance(found, pd.Series):
+                        shown = _show(found.iloc[index[j]])
+                    else:
+                        shown = _show(np.asarray(found, dtype=object)[index[j]])
+                    self.first[pid] = Problem(
+                        PER_PATIENT,
+                        kwargs["table"],
+                        kwargs["column"],
+                        int(kwargs["rows"][index[j]]),
+                        pid,
+                        kwargs["expected"],
+                        shown,
+                    )
+        super().add_rows(**kwargs)
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk produced.
+
+    Attributes
+    ----------
+    scored : DataFrame
+        One row per scored patient (the scorer's columns), in file order.
+    rejects : DataFrame
+        One row per rejected input patient (:data:`REJECT_COLUMNS`), in file order.
+    orphans : OrphanRows
+        Measurement rows of this chunk whose patient is not in it.
+    structural : tuple of Problem
+        Structural problems (the run must stop).
+    drift : DriftCounts
+        Drift counts of the scored patients.
+    n_input : int
+        Input patient rows of the chunk (parsed and unreadable).
+    """
+
+    scored: pd.DataFrame
+    rejects: pd.DataFrame
+    orphans: OrphanRows
+    structural: tuple[Problem, ...]
+    drift: DriftCounts
+    n_input: int
+
+
+def raw_table(name: str, batch: ArrowBatch, path: Path) -> RawTable:
+    """An :class:`ArrowBatch` as the :class:`RawTable` validation expects."""
+    return RawTable(name, path, batch.table.to_pandas(), batch.row_numbers, tuple(batch.bad_rows))
+
+
+def _ids(frame: pd.DataFrame) -> np.ndarray:
+    if "patient_id" not in frame:
+        return np.full(len(frame), "", dtype=object)
+    column = frame["patient_id"]
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
+    return text.to_numpy(dtype=object)
+
+
+def reject_row(problem: Problem, pid: str) -> dict[str, object]:
+    """One row of the rejects file."""
+    return {
+        "patient_id": pid,
+        "table": problem.table,
+        "column": problem.column or "",
+        "row": problem.row if problem.row is not None else -1,
+        "expected": problem.expected,
+        "found": problem.found,
+        "reason": problem.message(),
+    }
+
+
+def reject_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """Rows of the rejects file as a frame with :data:`REJECT_COLUMNS`."""
+    frame = pd.DataFrame(rows, columns=REJECT_COLUMNS)
+    frame["row"] = frame["row"].astype("int64")
+    for column in REJECT_COLUMNS:
+        if column != "row":
+            frame[column] = frame[column].astype(str)
+    return frame
+
+
+def orphan_rejects(orphans: OrphanRows) -> pd.DataFrame:
+    """One reject row per unknown patient_id of the measurements, by first file row."""
+    rows = []
+    for pid, row in sorted(orphans.first_row.items(), key=lambda kv: (kv[1], kv[0])):
+        problem = Problem(
+            PER_PATIENT, "measurements", "patient_id", row, pid or None, UNKNOWN_PATIENT, _show(pid)
+        )
+        record = reject_row(problem, pid)
+        record["reason"] += f" ({orphans.n_rows[pid]} measurement row(s) not used)"
+        rows.append(record)
+    return reject_frame(rows)
+
+
+def _split_orphans(patients: RawTable, measurements: RawTable) -> tuple[RawTable, OrphanRows]:
+    """Take out measurement rows whose patient is not in this chunk (reported, not validated)."""
+    known = set(_ids(patients.frame)) | {_bad_id(patients, text) for _, text in patients.bad_rows}
+    known.discard("")
+    ids = _ids(measurements.frame)
+    orphan = ~pd.Series(ids).isin(known).to_numpy()
+    orphans = OrphanRows()
+    if not orphan.any():
+        return measurements, orphans
+    orphans.add(pa.array(ids[orphan].astype(str)), measurements.row_numbers[orphan])
+    kept = RawTable(
+        measurements.name,
+        measurements.path,
+        measurements.frame.loc[~orphan].reset_index(drop=True),
+        measurements.row_numbers[~orphan],
+        measurements.bad_rows,
+    )
+    return kept, orphans
+
+
+def _bad_id(table: RawTable, text: str) -> str:
+    from relapse_ml.batch.reading import bad_row_id
+
+    return bad_row_id(text, list(table.frame.columns))
+
+
+def process_chunk(
+    model,
+    patients: RawTable,
+    measurements: RawTable,
+    *,
+    scorer: Scorer,
+    top_k: int,
+    model_version: str,
+) -> ChunkResult:
+    """Validate one chunk, score its usable patients and reject the others.
+
+    Parameters
+    ----------
+    model : RelapseRiskModel
+        The served artifact.
+    patients, measurements : RawTable
+        The chunk's patient rows and their measurement rows, with file row numbers.
+    scorer : callable
+        ``scorer(model, patients, measurements, top_k=, model_version=)`` on
+        canonical typed tables (:func:`relapse_ml.serving.scoring.score_patients`).
+    top_k : int
+        Plain-language drivers per patient.
+    model_version : str
+        Registry version written in each row.
+
+    Returns
+    -------
+    ChunkResult
+    """
+    measurements, orphans = _split_orphans(patients, measurements)
+    collector = FirstProblemCollector()
+    data = validate_raw_tables(
+        {"patients": patients, "measurements": measurements}, collector, str(patients.path)
+    )
+    ids = list(_ids(patients.frame)) + [_bad_id(patients, t) for _, t in patients.bad_rows]
+    rows = list(patients.row_numbers) + [r for r, _ in patients.bad_rows]
+    drift = DriftCounts()
+    if data.report.n_structural:
+        return ChunkResult(
+            pd.DataFrame(), reject_frame([]), orphans, data.report.structural, drift, len(ids)
+        )
+    if len(data.patients):
+        scored = scorer(
+            model, data.patients, data.measurements, top_k=top_k, model_version=model_version
+        )
+        features = model.features(model.model_input(data.patients, data.measurements))
+        drift.update(features, scored["ood"].to_numpy(), model.reference)
+    else:
+        scored = pd.DataFrame()
+    scored_ids = set(scored["patient_id"].astype(str)) if len(scored) else set()
+    rejects = []
+    for pid, row in zip(ids, rows, strict=True):
+        if not pid:
+            problem = Problem(
+                PER_PATIENT,
+                "patients",
+                "patient_id",
+                int(row),
+                None,
+                "a value (required)",
+                "an empty cell",
+            )
+            rejects.append(reject_row(problem, ""))
+        elif pid in collector.first:
+            rejects.append(reject_row(collector.first[pid], pid))
+        elif pid not in scored_ids:
+            # Defensive: a usable patient the scorer did not answer is still accounted for.
+            problem = Problem(
+                PER_PATIENT,
+                "patients",
+                None,
+                int(row),
+                pid,
+                "a scored patient",
+                "no score returned by the model",
+            )
+            rejects.append(reject_row(problem, pid))
+    return ChunkResult(scored, reject_frame(rejects), orphans, (), drift, len(ids))

@@ -1,0 +1,179 @@
+"""The local engine: index patients, spill measurements by chunk, then process chunk by chunk.
+
+Passes over the input (see :mod:`relapse_ml.batch.routing` for why):
+
+1. ``patients.patient_id`` only -> id index (repeated ids stop the run here);
+2. measurements once -> per-chunk spill files + orphan rows;
+3. patients again in chunks of ``chunk_size`` rows, each with its spilled
+   measurements -> :func:`relapse_ml.batch.chunk.process_chunk`.
+
+Peak memory: one chunk of patients with their measurements and explanations,
+one spill group, and the id index (~40 bytes per patient).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+from relapse_ml.batch.chunk import ChunkResult, Scorer, process_chunk, raw_table, reject_frame
+from relapse_ml.batch.drift import DriftCounts
+from relapse_ml.batch.reading import iter_batches, read_header, table_file
+from relapse_ml.batch.routing import (
+    MeasurementSpill,
+    OrphanRows,
+    PatientIndex,
+    build_patient_index,
+    spill_measurements,
+)
+from relapse_ml.errors import STRUCTURAL, ContractError, Problem
+from relapse_ml.schema import load_contract
+
+# Measurement rows read per batch in the routing pass (memory ~ 100 MB at most).
+MEASUREMENT_BATCH_ROWS = 500_000
+
+
+def check_required_columns(folder: Path) -> tuple[Path, Path]:
+    """Find the patients and measurements files and check their required columns.
+
+    Raises
+    ------
+    ContractError
+        A file is missing, unreadable or lacks a required column (every one is listed).
+    """
+    contract = load_contract()
+    problems: list[Problem] = []
+    paths = {}
+    for name in ("patients", "measurements"):
+        try:
+            paths[name] = table_file(folder, name)
+            header = read_header(name, paths[name])
+        except ContractError as exc:
+            problems += exc.problems
+            continue
+        problems += [
+            Problem(STRUCTURAL, name, c, None, None, "a required column", "no such column")
+            for c in contract.tables[name].required_columns
+            if c not in header
+        ]
+    if problems:
+        raise ContractError(problems, summary=f"{folder}: the data cannot be used")
+    return paths["patients"], paths["measurements"]
+
+
+class LocalEngine:
+    """Streams a data folder through :func:`process_chunk` on this machine.
+
+    Parameters
+    ----------
+    folder : Path
+        Data folder (``patients`` and ``measurements``, CSV or Parquet).
+    chunk_size : int
+        Patients per chunk.
+    workdir : Path
+        Empty folder for the measurement spill files (removed by the caller).
+    workers : int
+        Processes scoring chunks. TreeSHAP holds the GIL, so threads do not
+        help; with more than one, chunks are scored in worker processes (each
+        loads the model once) while results are still written in file order.
+        Results do not depend on the number of workers.
+    """
+
+    name = "local"
+
+    def __init__(self, folder: Path, chunk_size: int, workdir: Path, workers: int = 1) -> None:
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be >= 1")
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.folder = Path(folder)
+        self.chunk_size = chunk_size
+        self.workdir = Path(workdir)
+        self.workers = workers
+        self._index: PatientIndex | None = None
+        self._spill: MeasurementSpill | None = None
+        self._orphans = OrphanRows()
+        self._columns: list[str] = []
+        self._patients_path: Path | None = None
+
+    def prepare(self) -> int:
+        """Read the ids and route the measurements; return the number of input patient rows.
+
+        Raises
+        ------
+        ContractError
+            Structural problems found so far (missing file or column, repeated ids...).
+        """
+        patients_path, measurements_path = check_required_columns(self.folder)
+        self._patients_path = patients_path
+        self._index = build_patient_index(patients_path, self.chunk_size)
+        self._spill, self._orphans, self._columns = spill_measurements(
+            measurements_path,
+            self._index,
+            self.workdir,
+            max(MEASUREMENT_BATCH_ROWS, self.chunk_size),
+        )
+        return self._index.n_rows
+
+    def close(self) -> None:
+        """Nothing to release (the caller removes ``workdir``)."""
+
+    def chunks(
+        self, model, *, scorer: Scorer, top_k: int, model_version: str
+    ) -> Iterator[ChunkResult]:
+        """Process every chunk in file order; a last, patient-less result carries the orphans."""
+        if self._index is None or self._spill is None or self._patients_path is None:
+            raise RuntimeError("call prepare() first")
+        kwargs = {"scorer": scorer, "top_k": top_k, "model_version": model_version}
+        if self.workers == 1:
+            for patients, measurements in self._chunk_tables():
+                yield process_chunk(model, patients, measurements, **kwargs)
+        else:
+            yield from self._parallel_chunks(model, kwargs)
+        yield ChunkResult(
+            scored=reject_frame([]).iloc[:0, :0],
+            rejects=reject_frame([]),
+            orphans=self._orphans,
+            structural=(),
+            drift=DriftCounts(),
+            n_input=0,
+        )
+
+    def _chunk_tables(self) -> Iterator[tuple]:
+        """The raw patients and measurements tables of each chunk, in file order."""
+        batches = iter_batches("patients", self._patients_path, self.chunk_size)
+        for number, batch in enumerate(batches):
+            patients = raw_table("patients", batch, self._patients_path)
+            measured = self._spill.chunk(number, self._columns)
+            yield patients, raw_table("measurements", measured, self.folder / "measurements")
+
+    def _parallel_chunks(self, model, kwargs: dict) -> Iterator[ChunkResult]:
+        """Score chunks in worker processes, keeping at most ``workers + 1`` in flight."""
+        # spawn: a clean interpreter per worker (forking a process with Arrow and
+        # OpenMP threads is not safe); the model is sent once, at start-up.
+        context = multiprocessing.get_context("spawn")
+        pending: deque[Future] = deque()
+        with ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker, initargs=(model,)
+        ) as pool:
+            for patients, measurements in self._chunk_tables():
+                pending.append(pool.submit(_score_in_worker, patients, measurements, kwargs))
+                if len(pending) > self.workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+
+_WORKER_MODEL = None
+
+
+def _init_worker(model) -> None:
+    global _WORKER_MODEL
+    _WORKER_MODEL = model
+
+
+def _score_in_worker(patients, measurements, kwargs: dict) -> ChunkResult:
+    return process_chunk(_WORKER_MODEL, patients, measurements, **kwargs)
