@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.sparse import issparse
-from sklearn import get_config
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -136,29 +135,20 @@ class _LandmarkTransformer(TransformerMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         return self
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Compute the features: one row per input row, in input order.
 
         Returns
         -------
-        DataFrame or ndarray
-            A DataFrame (numeric/binary float64, categorical str) with
-            ``set_output(transform="pandas")``; otherwise a numpy array (float64
-            when every feature is numeric, else object).
+        DataFrame
+            Numeric/binary features float64, categorical ones str. Always a
+            DataFrame: the features mix numbers and categories, which an array
+            would flatten to objects; ``set_output`` (pandas or polars) wraps it
+            through scikit-learn's public mechanism.
         """
         check_is_fitted(self)
         X = _check_input(X, self.feature_catalogue_)
-        frame = compute_features(X, self.config_)
-        if self._output_container() != "default":
-            return frame
-        if all(s.kind != "categorical" for s in self.feature_catalogue_):
-            return frame.to_numpy(dtype=np.float64)
-        return frame.to_numpy(dtype=object)
-
-    def _output_container(self) -> str:
-        # ``set_output`` stores its choice on the estimator; the global config is the fallback.
-        own = getattr(self, "_sklearn_output_config", {})
-        return str(own.get("transform", get_config()["transform_output"]))
+        return compute_features(X, self.config_)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns (the catalogue's names, in order)."""
