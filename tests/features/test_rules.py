@@ -135,10 +135,15 @@ def test_output_is_a_typed_frame_with_or_without_set_output(tiny):
     X = attach_measurements(patients, measurements)
     default = LandmarkFeatures(groups=("persistence",)).fit(X).transform(X)
     assert isinstance(default, pd.DataFrame) and default.shape == (3, 30)
-    assert pd.api.types.is_string_dtype(default["costim_domain"]) and default["car_cmax"].dtype == np.float64
+    assert (
+        pd.api.types.is_string_dtype(default["costim_domain"])
+        and default["car_cmax"].dtype == np.float64
+    )
     pandas = LandmarkFeatures(groups=("tme",)).set_output(transform="pandas").fit(X).transform(X)
     assert pandas["il10_pg_ml"].iloc[0] == 7.0  # il10_pg_ml of patient A
-    assert list(pandas.columns) == list(LandmarkFeatures(groups=("tme",)).fit(X).get_feature_names_out())
+    assert list(pandas.columns) == list(
+        LandmarkFeatures(groups=("tme",)).fit(X).get_feature_names_out()
+    )
 
 
 def test_attach_measurements_is_compact_and_id_free(tiny):

@@ -31,7 +31,6 @@ def embedded_store(tmp_path, monkeypatch):
 
 def _request(cohort, n=5) -> pd.DataFrame:
     from relapse_ml.serving.scoring import request_frame
-
     from relapse_ml.validation import validate_folder
 
     data = validate_folder(cohort)
@@ -141,9 +140,12 @@ def test_same_data_and_seed_give_identical_metrics_and_a_challenger(
     assert first.metrics == second.metrics
     assert (first.alias, second.alias) == ("champion", "challenger")
     client = MlflowClient(embedded_store, registry_uri=embedded_store)
-    assert str(client.get_model_version_by_alias("car-t-relapse", "champion").version) == first.version
     assert (
-        str(client.get_model_version_by_alias("car-t-relapse", "challenger").version) == second.version
+        str(client.get_model_version_by_alias("car-t-relapse", "champion").version) == first.version
+    )
+    assert (
+        str(client.get_model_version_by_alias("car-t-relapse", "challenger").version)
+        == second.version
     )
     params = client.get_run(second.run_id).data.params
     assert (
