@@ -203,7 +203,7 @@ def _child(*args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, default=1_000_000)
-    parser.add_argument("--chunk-size", type=int, default=10_000)
+    parser.add_argument("--chunk-size", type=int, default=5_000)
     parser.add_argument("--workers", type=int, default=2, help="scoring processes")
     parser.add_argument("--baseline-patients", type=int, default=2_000)
     parser.add_argument("--baseline-shap", type=int, default=50)

@@ -48,7 +48,12 @@ def baseline_fit(folder: Path, config) -> tuple[float, float]:
     features = LandmarkFeatures.from_config(config.features).set_output(transform="pandas")
     f_train = features.fit_transform(X.iloc[train])
     family = next(f for f in default_model_families() if f.name == "logistic")
-    model = Pipeline([("preprocess", make_preprocessor(features.feature_catalogue_, family)), ("classifier", family.make_estimator({}, 0))])
+    model = Pipeline(
+        [
+            ("preprocess", make_preprocessor(features.feature_catalogue_, family)),
+            ("classifier", family.make_estimator({}, 0)),
+        ]
+    )
     model.fit(f_train, task.label[train], classifier__sample_weight=task.weight[train])
     risk = model.predict_proba(features.transform(X.iloc[test]))[:, 1]
     return time.perf_counter() - start, auroc(task.label[test], risk, task.weight[test])
@@ -76,14 +81,24 @@ def main() -> None:
         "calibration slope in 0.85-1.15": 0.85 <= m["calibration_slope"] <= 1.15,
         "auroc >= baseline + 0.08": m["auroc"] - m["baseline_auroc"] >= 0.08,
     }
-    print(f"train on {args.n:,} simulated patients (seed {args.seed}): three families, repeated CV, calibration, CIs, SHAP summary, MLflow logging")
+    print(
+        f"train on {args.n:,} simulated patients (seed {args.seed}): three families, repeated CV, calibration, CIs, SHAP summary, MLflow logging"
+    )
     print(f"  relapse-ml train:        {elapsed:6.1f} s   peak RSS {peak_rss_mb():,.0f} MiB")
-    print(f"  baseline (1 untuned LR): {base_s:6.1f} s   ratio train/baseline = {elapsed / base_s:.1f}x   (baseline test AUROC {base_auroc:.3f})")
+    print(
+        f"  baseline (1 untuned LR): {base_s:6.1f} s   ratio train/baseline = {elapsed / base_s:.1f}x   (baseline test AUROC {base_auroc:.3f})"
+    )
     print(f"  chosen: version {summary.version} @{summary.alias}")
     for name in ("auroc", "auprc", "brier", "calibration_slope", "calibration_intercept", "ici"):
-        print(f"  {name:<22} {m[name]:.3f}  (95% CI {m[name + '_ci_low']:.3f} to {m[name + '_ci_high']:.3f})")
-    print(f"  oracle_auroc           {m['oracle_auroc']:.3f}   auroc/oracle = {m['auroc_oracle_ratio']:.3f}")
-    print(f"  baseline_auroc         {m['baseline_auroc']:.3f}   gain = {m['auroc'] - m['baseline_auroc']:+.3f}")
+        print(
+            f"  {name:<22} {m[name]:.3f}  (95% CI {m[name + '_ci_low']:.3f} to {m[name + '_ci_high']:.3f})"
+        )
+    print(
+        f"  oracle_auroc           {m['oracle_auroc']:.3f}   auroc/oracle = {m['auroc_oracle_ratio']:.3f}"
+    )
+    print(
+        f"  baseline_auroc         {m['baseline_auroc']:.3f}   gain = {m['auroc'] - m['baseline_auroc']:+.3f}"
+    )
     for check, ok in checks.items():
         print(f"  target {check}: {'MET' if ok else 'NOT MET'}")
     if not all(np.array(list(checks.values()))):

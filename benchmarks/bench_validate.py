@@ -102,13 +102,21 @@ def main() -> None:
         size_mb = path.stat().st_size / 2**20
 
         start = time.perf_counter()
-        bare = pd.read_csv(path, dtype=str, keep_default_na=False) if args.format == "csv" else pd.read_parquet(path)
+        bare = (
+            pd.read_csv(path, dtype=str, keep_default_na=False)
+            if args.format == "csv"
+            else pd.read_parquet(path)
+        )
         bare_s = time.perf_counter() - start
         input_mb = bare.memory_usage(deep=True).sum() / 2**20
         del bare
 
         naive_rows = min(100_000, args.rows)
-        slice_ = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=naive_rows) if args.format == "csv" else pd.read_parquet(path).head(naive_rows)
+        slice_ = (
+            pd.read_csv(path, dtype=str, keep_default_na=False, nrows=naive_rows)
+            if args.format == "csv"
+            else pd.read_parquet(path).head(naive_rows)
+        )
         known = set(tables["patients"]["patient_id"])
         start = time.perf_counter()
         naive_validate(slice_, known)
@@ -119,10 +127,18 @@ def main() -> None:
         elapsed = time.perf_counter() - start
     assert data.report.is_valid, data.report.render()[:2000]
     rows_per_s = args.rows / elapsed
-    print(f"validate {args.rows:,} measurement rows ({args.format}, {size_mb:.0f} MiB on disk, {input_mb:.0f} MiB as text frame) + {len(tables['patients']):,} patients")
-    print(f"  relapse-ml validate_folder: {elapsed:6.2f} s  {rows_per_s:,.0f} rows/s   (target >= 1,000,000 rows/s: {'MET' if rows_per_s >= 1e6 else 'NOT MET'})")
-    print(f"  baseline bare pandas read:  {bare_s:6.2f} s  {args.rows / bare_s:,.0f} rows/s   ratio validate/bare-read time = {elapsed / bare_s:.2f}x")
-    print(f"  baseline naive row loop:    {naive_rows_per_s:,.0f} rows/s (on {naive_rows:,} rows)   speed-up = {rows_per_s / naive_rows_per_s:.1f}x")
+    print(
+        f"validate {args.rows:,} measurement rows ({args.format}, {size_mb:.0f} MiB on disk, {input_mb:.0f} MiB as text frame) + {len(tables['patients']):,} patients"
+    )
+    print(
+        f"  relapse-ml validate_folder: {elapsed:6.2f} s  {rows_per_s:,.0f} rows/s   (target >= 1,000,000 rows/s: {'MET' if rows_per_s >= 1e6 else 'NOT MET'})"
+    )
+    print(
+        f"  baseline bare pandas read:  {bare_s:6.2f} s  {args.rows / bare_s:,.0f} rows/s   ratio validate/bare-read time = {elapsed / bare_s:.2f}x"
+    )
+    print(
+        f"  baseline naive row loop:    {naive_rows_per_s:,.0f} rows/s (on {naive_rows:,} rows)   speed-up = {rows_per_s / naive_rows_per_s:.1f}x"
+    )
     print(f"  peak RSS: {peak_rss_mb():,.0f} MiB")
 
 

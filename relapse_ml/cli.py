@@ -181,7 +181,7 @@ def predict(
     ] = 3,
     chunk_size: Annotated[
         int, typer.Option(min=1, help="Patients per chunk (memory grows with it; results do not).")
-    ] = 10_000,
+    ] = 5_000,
     workers: Annotated[
         int,
         typer.Option(

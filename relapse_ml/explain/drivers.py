@@ -64,7 +64,10 @@ def imputation_values(model: RelapseRiskModel) -> dict[str, float]:
     return out
 
 
-def _comparison(spec: FeatureSpec, value: float, disease: str | None, reference: dict) -> str:
+def _comparison_band(
+    spec: FeatureSpec, disease: str | None, reference: dict
+) -> tuple[float, float, str] | None:
+    """(low, high, " for <disease> (training median ...)") of one feature, or None."""
     numeric = reference.get("numeric", {}).get(spec.name, {})
     by_disease = reference.get("median_by_disease", {}).get(spec.name, {})
     median = by_disease.get(disease) if disease is not None else None
@@ -72,7 +75,7 @@ def _comparison(spec: FeatureSpec, value: float, disease: str | None, reference:
     if median is None:
         median = numeric.get("median")
     if median is None or not np.isfinite(median):
-        return ""
+        return None
     quartiles = reference.get("quartiles_by_disease", {}).get(spec.name, {}).get(disease)
     if quartiles is not None:
         low, high = quartiles
@@ -82,14 +85,43 @@ def _comparison(spec: FeatureSpec, value: float, disease: str | None, reference:
         low, high = median - _TYPICAL_SPAN * span, median + _TYPICAL_SPAN * span
         if median > 0:  # skewed positive quantities: beyond half or twice the median
             low, high = max(low, median / 2), min(high, 2 * median)
+    return low, high, f"{who} (training median {with_unit(spec, median)})"
+
+
+def _comparison(
+    spec: FeatureSpec,
+    value: float,
+    disease: str | None,
+    reference: dict,
+    bands: dict | None = None,
+) -> str:
+    # The band depends only on (feature, disease): computed once per batch via ``bands``.
+    key = (spec.name, disease)
+    if bands is not None and key in bands:
+        band = bands[key]
+    else:
+        band = _comparison_band(spec, disease, reference)
+        if bands is not None:
+            bands[key] = band
+    if band is None:
+        return ""
+    low, high, text = band
     word = "low" if value < low else "high" if value > high else "typical"
-    return f"{word}{who} (training median {with_unit(spec, median)})"
+    return f"{word}{text}"
 
 
 def describe_value(
-    spec: FeatureSpec, value: object, imputed_as: float | None, disease: str | None, reference: dict
+    spec: FeatureSpec,
+    value: object,
+    imputed_as: float | None,
+    disease: str | None,
+    reference: dict,
+    bands: dict | None = None,
 ) -> tuple[str, str, bool]:
-    """Return (value text, comparison text, imputed?) of one feature value."""
+    """Return (value text, comparison text, imputed?) of one feature value.
+
+    ``bands`` is an optional cache of the per-(feature, disease) comparison bands.
+    """
     missing = (
         value is None or (isinstance(value, float) and not np.isfinite(value)) or pd.isna(value)
     )
@@ -109,7 +141,7 @@ def describe_value(
     if spec.kind == "binary":
         return ("yes" if float(value) >= 0.5 else "no"), "", False
     number = float(value)
-    return with_unit(spec, number), _comparison(spec, number, disease, reference), False
+    return with_unit(spec, number), _comparison(spec, number, disease, reference, bands), False
 
 
 def _sentence(label: str, value: str, comparison: str, contribution: float) -> str:
@@ -181,6 +213,7 @@ def driver_sentences(
     fill = imputation_values(model)
     values = explanation.feature_values
     columns = {j: values.iloc[:, j].to_numpy(dtype=object) for j in np.unique(top)}
+    bands: dict = {}
     disease = (
         values["disease"].astype(object).where(values["disease"].notna(), None).to_numpy()
         if "disease" in values
@@ -196,7 +229,7 @@ def driver_sentences(
                 continue
             spec = specs[j]
             value, comparison, _ = describe_value(
-                spec, columns[j][i], fill.get(spec.name), disease[i], model.reference
+                spec, columns[j][i], fill.get(spec.name), disease[i], model.reference, bands
             )
             row.append(_sentence(labels[j], value, comparison, c))
         out.append(row + [""] * (top_k - len(row)))

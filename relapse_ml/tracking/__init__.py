@@ -22,6 +22,7 @@ __all__ = [
     "client_for",
     "decide_alias",
     "load_served_model",
+    "next_model_version",
     "register_and_promote",
     "resolve_tracking_uri",
     "training_run",

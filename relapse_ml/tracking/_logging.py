@@ -94,6 +94,7 @@ class RunRecorder:
         input_example: pd.DataFrame,
         output_example: pd.DataFrame,
         pip_requirements: list[str],
+        model_config: dict[str, str] | None = None,
     ) -> LoggedModel:
         """Log the pyfunc (models-from-code, skops artifact) with a signature and a synthetic example."""
         code = resources.files("relapse_ml.tracking").joinpath("_pyfunc_code.py")
@@ -105,6 +106,7 @@ class RunRecorder:
             signature=signature,
             input_example=input_example,
             pip_requirements=pip_requirements,
+            model_config=model_config,
         )
         return LoggedModel(self.run_id, info.model_uri, self.experiment_id)
 

@@ -68,6 +68,15 @@ def _champion(client: MlflowClient, name: str, metric: str) -> tuple[str | None,
     return str(version.version), value
 
 
+def next_model_version(client: MlflowClient, name: str) -> str:
+    """The version number the next registration of ``name`` will get (registry numbers are sequential)."""
+    try:
+        versions = client.search_model_versions(f"name='{name}'")
+    except MlflowException:
+        return "1"
+    return str(max((int(v.version) for v in versions), default=0) + 1)
+
+
 def register_and_promote(
     client: MlflowClient,
     model_uri: str,

@@ -34,7 +34,7 @@ from relapse_ml.errors import ContractError, UserError
 from relapse_ml.io import atomic_path
 
 DEFAULT_MODEL_URI = "models:/car-t-relapse@champion"
-DEFAULT_CHUNK_SIZE = 20_000
+DEFAULT_CHUNK_SIZE = 5_000
 ENGINES = ("local", "spark")
 
 

@@ -155,13 +155,17 @@ def _log(
             artifact = save_model(result.model, Path(tmp) / "relapse_model.skops")
             example = synthetic_request(config.seed)
             output = score_request(result.model, example)
+            # The pyfunc echoes its registry version (REST answers carry it); numbers
+            # are sequential, so the version this registration will get is known.
+            client = tracking.client_for(tracking_uri)
+            expected_version = tracking.next_model_version(client, config.registered_name)
             logged = run.model(
                 artifact,
                 input_example=example,
                 output_example=output,
                 pip_requirements=pip_requirements(),
+                model_config={"model_version": expected_version},
             )
-        client = tracking.client_for(tracking_uri)
         decision = tracking.register_and_promote(
             client,
             logged.model_uri,
@@ -173,6 +177,11 @@ def _log(
             run_id=run.run_id,
         )
         run.params(decision.to_params())
+        if decision.version != expected_version:
+            result.warnings.append(
+                f"registered as version {decision.version} while the model expected "
+                f"{expected_version} (a concurrent registration?): REST answers report {expected_version}"
+            )
     return TrainSummary(
         run_id=run.run_id,
         experiment_id=run.experiment_id,

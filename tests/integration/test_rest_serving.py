@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 
 from relapse_ml.config import load_train_config
 from relapse_ml.serving.scoring import request_frame
+from relapse_ml.testing import free_port, venv_env, wait_for_http
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
 from relapse_ml.workflows.simulate import run_simulate
@@ -32,25 +31,6 @@ pytestmark = [
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 180
 GROUPS = ["antigen", "exhaustion", "persistence", "tme", "clinical"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "mlflow models serve exited early"
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    raise AssertionError(f"the model server did not answer within {STARTUP_TIMEOUT_S} s")
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +70,8 @@ def test_rest_answer_equals_batch_predict(registered, tmp_path, monkeypatch):
     split = json.loads(frame.to_json(orient="split", date_format="iso"))
     body = json.dumps({"dataframe_split": {"columns": split["columns"], "data": split["data"]}})
 
-    port = _free_port()
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": uri,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
+    port = free_port()
+    env = venv_env(MLFLOW_TRACKING_URI=uri)
     command = [
         str(Path(sys.executable).parent / "mlflow"),
         "models",
@@ -115,7 +91,7 @@ def test_rest_answer_equals_batch_predict(registered, tmp_path, monkeypatch):
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://{HOST}:{port}"
-        _wait_until_up(url, process)
+        wait_for_http(f"{url}/ping", STARTUP_TIMEOUT_S, process)
         request = urllib.request.Request(
             f"{url}/invocations",
             data=body.encode(),
@@ -138,6 +114,11 @@ def test_rest_answer_equals_batch_predict(registered, tmp_path, monkeypatch):
     for column in ["risk", "baseline_risk", *(f"contrib_{g}" for g in GROUPS)]:
         np.testing.assert_allclose(answer[column], batch[column], rtol=0, atol=1e-9)
     assert answer["risk_band"].tolist() == batch["risk_band"].tolist()
-    # model_version is not compared: the served pyfunc answers "" (its model_config has no
-    # version; reported to the lead), the batch job resolves it from the registry.
     assert answer["model_name"].tolist() == batch["model_name"].tolist()
+    # The served pyfunc knows its registry version; the batch job resolves it from the alias.
+    assert (
+        answer["model_version"].astype(str).tolist() == batch["model_version"].astype(str).tolist()
+    )
+    assert set(batch["model_version"].astype(str)) == {"1"}
+    for column in ("driver_1", "ood", "ood_reason"):
+        assert answer[column].astype(str).tolist() == batch[column].astype(str).tolist()
