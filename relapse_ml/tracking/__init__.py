@@ -7,6 +7,7 @@ from relapse_ml.tracking._registry import (
     CHAMPION,
     PromotionDecision,
     decide_alias,
+    next_model_version,
     register_and_promote,
 )
 from relapse_ml.tracking._uri import check_reachable, resolve_tracking_uri
