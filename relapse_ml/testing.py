@@ -77,6 +77,32 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
     return {"patients": patients, "measurements": measurements, "outcomes": outcomes}
 
 
+def quick_train_config(family: str = "logistic", calibration: str = "sigmoid", **overrides):
+    """A training recipe small enough for tests: one family, one candidate, few folds and bootstraps.
+
+    Parameters
+    ----------
+    family, calibration : str
+        The one model family and calibration method to use.
+    **overrides
+        Further top-level config keys (e.g. ``experiment``, ``registered_name``).
+    """
+    from relapse_ml.config import load_train_config
+
+    return load_train_config(
+        None,
+        selection={
+            "families": [family],
+            "n_candidates": 1,
+            "cv_repeats": 1,
+            "calibration_methods": [calibration],
+            "calibration_folds": 3,
+        },
+        evaluation={"n_bootstrap": 50, "subgroup_min_events": 5},
+        **overrides,
+    )
+
+
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame], fmt: str = "csv") -> Path:
     """Write text tables into ``folder`` as ``NAME.csv`` or ``NAME.parquet``."""
     folder = Path(folder)

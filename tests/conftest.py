@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from relapse_ml.config import TrainConfig, load_train_config
-from relapse_ml.testing import free_port, venv_env, wait_for_http
+from relapse_ml.config import TrainConfig
+from relapse_ml.testing import free_port, quick_train_config, venv_env, wait_for_http
 
 
 @pytest.fixture(scope="session")
@@ -25,17 +25,7 @@ def simulated_cohort(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def fast_config() -> TrainConfig:
     """A training recipe small enough for tests: one family, one candidate, few bootstraps."""
-    return load_train_config(
-        None,
-        selection={
-            "families": ["logistic"],
-            "n_candidates": 1,
-            "cv_repeats": 1,
-            "calibration_methods": ["sigmoid"],
-        },
-        evaluation={"n_bootstrap": 50, "subgroup_min_events": 5},
-        experiment="tests",
-    )
+    return quick_train_config(experiment="tests")
 
 
 @pytest.fixture(scope="session")

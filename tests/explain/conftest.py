@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from relapse_ml.config import load_train_config
 from relapse_ml.serving.artifact import RelapseRiskModel
+from relapse_ml.testing import quick_train_config
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import ValidatedData, validate_folder
 from relapse_ml.workflows.simulate import run_simulate
@@ -18,15 +18,7 @@ CALIBRATIONS = ("sigmoid", "isotonic")
 
 def small_config(family: str, calibration: str):
     """Fast training options: one family, one candidate, one CV repeat."""
-    return load_train_config(
-        selection={
-            "families": [family],
-            "n_candidates": 1,
-            "cv_repeats": 1,
-            "calibration_methods": [calibration],
-        },
-        evaluation={"n_bootstrap": 50},
-    )
+    return quick_train_config(family, calibration)
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from relapse_ml.config import load_train_config
 from relapse_ml.explain import explain_patients
+from relapse_ml.testing import quick_train_config
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.simulate import run_simulate
@@ -38,15 +38,7 @@ def largest_positive_group(groups: pd.DataFrame) -> pd.Series:
 def test_groups_point_at_the_simulated_mechanism(tmp_path):
     run_simulate(n=2000, seed=21, out_dir=tmp_path / "train", fmt="csv")
     train = validate_folder(tmp_path / "train", require_outcomes=True)
-    config = load_train_config(
-        selection={
-            "families": ["hist_gradient_boosting"],
-            "n_candidates": 1,
-            "cv_repeats": 1,
-            "calibration_methods": ["sigmoid"],
-        },
-        evaluation={"n_bootstrap": 50},
-    )
+    config = quick_train_config("hist_gradient_boosting")
     model = train_relapse_model(train.patients, train.measurements, train.outcomes, config).model
     run_simulate(n=4000, seed=22, out_dir=tmp_path / "eval", fmt="csv")
     data = validate_folder(tmp_path / "eval")

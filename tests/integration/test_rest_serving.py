@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from relapse_ml.config import load_train_config
 from relapse_ml.serving.scoring import request_frame
-from relapse_ml.testing import free_port, venv_env, wait_for_http
+from relapse_ml.testing import free_port, quick_train_config, venv_env, wait_for_http
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
 from relapse_ml.workflows.simulate import run_simulate
@@ -43,10 +42,7 @@ def registered(tmp_path_factory):
     try:
         train_dir = root / "train"
         run_simulate(n=800, seed=11, out_dir=train_dir, fmt="parquet")
-        config = load_train_config(
-            selection={"families": ["logistic"], "n_candidates": 1, "cv_repeats": 1},
-            evaluation={"n_bootstrap": 50},
-        )
+        config = quick_train_config()
         run_train(train_dir, config)
         yield root, uri
     finally:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from relapse_ml.config import load_train_config
 from relapse_ml.serving.artifact import save_model
+from relapse_ml.testing import quick_train_config
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.simulate import run_simulate
@@ -24,15 +24,7 @@ def report_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     train_dir = root / "train"
     run_simulate(n=600, seed=11, out_dir=train_dir, fmt="csv")
     data = validate_folder(train_dir, require_outcomes=True)
-    config = load_train_config(
-        selection={
-            "families": ["hist_gradient_boosting"],
-            "n_candidates": 1,
-            "cv_repeats": 1,
-            "calibration_methods": ["sigmoid"],
-        },
-        evaluation={"n_bootstrap": 50},
-    )
+    config = quick_train_config("hist_gradient_boosting")
     model = train_relapse_model(data.patients, data.measurements, data.outcomes, config).model
     model_path = save_model(model, root / "model.skops")
     new_dir = root / "new"
