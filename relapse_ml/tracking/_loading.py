@@ -10,7 +10,7 @@ from mlflow.exceptions import MlflowException
 
 from relapse_ml.errors import TrackingError
 from relapse_ml.serving.artifact import RelapseRiskModel, load_model
-from relapse_ml.tracking._uri import check_reachable, resolve_tracking_uri
+from relapse_ml.tracking._uri import check_reachable, resolve_tracking_uri, using_store
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,12 @@ def load_served_model(uri: str) -> ServedModel:
         return ServedModel(model, model.model_name, "", uri)
     tracking_uri = resolve_tracking_uri()
     check_reachable(tracking_uri)
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
     try:
-        name, version = (
-            _registry_version(uri, tracking_uri) if uri.startswith("models:/") else ("", "")
-        )
-        pyfunc = mlflow.pyfunc.load_model(uri)
+        with using_store(tracking_uri):
+            name, version = (
+                _registry_version(uri, tracking_uri) if uri.startswith("models:/") else ("", "")
+            )
+            pyfunc = mlflow.pyfunc.load_model(uri)
     except MlflowException as exc:
         raise TrackingError(f"cannot load model {uri} from {tracking_uri}: {exc.message}") from None
     wrapper = pyfunc.unwrap_python_model()

@@ -18,7 +18,7 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 from relapse_ml.errors import TrackingError
-from relapse_ml.tracking._uri import check_reachable
+from relapse_ml.tracking._uri import check_reachable, using_store
 from relapse_ml.tracking.pyfunc import ARTIFACT_KEY
 
 MAX_PARAM_LENGTH = 6000
@@ -139,15 +139,15 @@ def training_run(
 ) -> Iterator[RunRecorder]:
     """Open a run in ``experiment`` on ``tracking_uri`` (checked first; no silent fallback)."""
     check_reachable(tracking_uri)
-    mlflow.set_tracking_uri(tracking_uri)
-    try:
-        mlflow.set_experiment(experiment)
-    except MlflowException as exc:
-        raise TrackingError(
-            f"cannot use experiment {experiment!r} on {tracking_uri}: {exc.message}"
-        ) from None
-    with mlflow.start_run(run_name=run_name) as run:
-        yield RunRecorder(run)
+    with using_store(tracking_uri):
+        try:
+            mlflow.set_experiment(experiment)
+        except MlflowException as exc:
+            raise TrackingError(
+                f"cannot use experiment {experiment!r} on {tracking_uri}: {exc.message}"
+            ) from None
+        with mlflow.start_run(run_name=run_name) as run:
+            yield RunRecorder(run)
 
 
 def client_for(tracking_uri: str) -> MlflowClient:

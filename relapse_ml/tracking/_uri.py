@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import mlflow
 
 from relapse_ml.errors import TrackingError
 
@@ -49,3 +53,21 @@ def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
         folder = Path(uri.removeprefix("sqlite:///")).parent
         if not folder.is_dir():
             raise TrackingError(f"tracking URI {uri}: folder {folder} does not exist")
+
+
+@contextmanager
+def using_store(uri: str) -> Iterator[None]:
+    """Point MLflow's tracking and registry at ``uri`` for a block, then restore both.
+
+    MLflow keeps these URIs as process-wide state; restoring them keeps one
+    call (a training run, a model load) from redirecting the next.
+    """
+    previous_tracking = mlflow.get_tracking_uri() if mlflow.tracking.is_tracking_uri_set() else None
+    previous_registry = mlflow.get_registry_uri() if previous_tracking is not None else None
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous_tracking)
+        mlflow.set_registry_uri(previous_registry)

@@ -27,6 +27,7 @@ def embedded_store(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     yield f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
 
 
 def _request(cohort, n=5) -> pd.DataFrame:
@@ -121,6 +122,8 @@ def test_train_logs_a_complete_run_and_registers_a_champion(
 
     champion = client.get_model_version_by_alias("car-t-relapse", "champion")
     assert str(champion.version) == "1" and champion.run_id == run.info.run_id
+    mlflow.set_tracking_uri(embedded_store)
+    mlflow.set_registry_uri(embedded_store)
     model = mlflow.pyfunc.load_model("models:/car-t-relapse@champion")
     answer = model.predict(_request(simulated_cohort))
     assert_valid_risks(answer["risk"].to_numpy(), 5)
@@ -168,10 +171,12 @@ def test_train_against_a_real_mlflow_server(
     assert summary.tracking_uri == mlflow_server and summary.alias == "champion"
     assert not (tmp_path / "mlflow.db").exists(), "must not fall back to a local store"
     mlflow.set_tracking_uri(mlflow_server)
+    mlflow.set_registry_uri(mlflow_server)
     model = mlflow.pyfunc.load_model("models:/server-model@champion")
     answer = model.predict(_request(simulated_cohort, n=3))
     assert_valid_risks(answer["risk"].to_numpy(), 3)
     mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
 
 
 def test_unreachable_tracking_server_is_a_clear_error(
