@@ -67,6 +67,9 @@ def test_train_logs_a_complete_run_and_registers_a_champion(
     summary = json.loads(capsys.readouterr().out)
     assert (summary["version"], summary["alias"]) == ("1", "champion")
 
+    # The CLI leaves MLflow's process-wide URIs as it found them: point them at the store.
+    mlflow.set_tracking_uri(embedded_store)
+    mlflow.set_registry_uri(embedded_store)
     client = MlflowClient(embedded_store, registry_uri=embedded_store)
     run = client.get_run(summary["run_id"])
     params, metrics = run.data.params, run.data.metrics
@@ -122,8 +125,6 @@ def test_train_logs_a_complete_run_and_registers_a_champion(
 
     champion = client.get_model_version_by_alias("car-t-relapse", "champion")
     assert str(champion.version) == "1" and champion.run_id == run.info.run_id
-    mlflow.set_tracking_uri(embedded_store)
-    mlflow.set_registry_uri(embedded_store)
     model = mlflow.pyfunc.load_model("models:/car-t-relapse@champion")
     answer = model.predict(_request(simulated_cohort))
     assert_valid_risks(answer["risk"].to_numpy(), 5)
