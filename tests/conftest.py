@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 
 from relapse_ml.config import TrainConfig
+from relapse_ml.serving.artifact import save_model
 from relapse_ml.testing import free_port, quick_train_config, venv_env, wait_for_http
+from relapse_ml.training import train_relapse_model
+from relapse_ml.validation import validate_folder
+from relapse_ml.workflows.simulate import run_simulate
 
 
 @pytest.fixture(scope="session")
 def simulated_cohort(tmp_path_factory) -> Path:
     """An 800-patient simulated training cohort written as CSV (with truth.csv)."""
-    from relapse_ml.workflows.simulate import run_simulate
-
     folder = tmp_path_factory.mktemp("cohort")
     run_simulate(n=800, seed=11, out_dir=folder, fmt="csv")
     return folder
@@ -54,3 +56,14 @@ def mlflow_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> Path:
+    """A small, fast model (one family, one candidate) saved as a .skops file."""
+    folder = tmp_path_factory.mktemp("train")
+    run_simulate(n=800, seed=11, out_dir=folder, fmt="parquet")
+    data = validate_folder(folder, require_outcomes=True)
+    config = quick_train_config()
+    result = train_relapse_model(data.patients, data.measurements, data.outcomes, config)
+    return save_model(result.model, folder / "model.skops")

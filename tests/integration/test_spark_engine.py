@@ -5,10 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from relapse_ml.serving.artifact import save_model
-from relapse_ml.testing import quick_train_config
-from relapse_ml.training import train_relapse_model
-from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
 from relapse_ml.workflows.simulate import run_simulate
 
@@ -19,16 +15,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
 ]
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("spark_train")
-    run_simulate(n=800, seed=11, out_dir=folder, fmt="parquet")
-    data = validate_folder(folder, require_outcomes=True)
-    config = quick_train_config()
-    result = train_relapse_model(data.patients, data.measurements, data.outcomes, config)
-    return save_model(result.model, folder / "model.skops")
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
