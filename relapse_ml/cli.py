@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -245,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         The process exit code.
     """
     # MLflow's INFO lines and download bars are noise for our users; warnings stay.
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # MLflow configures its own logger on import from this variable.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         # Standalone mode lets click report usage errors itself (exit code 2)
