@@ -10,7 +10,7 @@ gives), with table, column, file row, expected and found.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,62 +23,12 @@ from relapse_ml.batch.routing import OrphanRows
 from relapse_ml.errors import PER_PATIENT, Problem
 from relapse_ml.io import RawTable
 from relapse_ml.validation import validate_raw_tables
-from relapse_ml.validation.report import ProblemCollector
+from relapse_ml.validation.report import ProblemCollector, show_found
 
 REJECT_COLUMNS = ["patient_id", "table", "column", "row", "expected", "found", "reason"]
 UNKNOWN_PATIENT = "a patient_id present in patients"
 
 Scorer = Callable[..., pd.DataFrame]
-
-
-def _show(value: object) -> str:
-    # Same rendering as the validation report, so both name a value alike.
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-@dataclass
-class FirstProblemCollector(ProblemCollector):
-    """A :class:`ProblemCollector` that also keeps each rejected patient's first problem."""
-
-    first: dict[str, Problem] = field(default_factory=dict)
-
-    def add(self, problem: Problem) -> None:
-        """Record one problem."""
-        if problem.kind == PER_PATIENT and problem.patient_id is not None:
-            self.first.setdefault(problem.patient_id, problem)
-        super().add(problem)
-
-    def add_rows(self, **kwargs) -> None:
-        """Record one problem per ``True`` in ``mask`` (see :class:`ProblemCollector`)."""
-        ids = kwargs["patient_ids"]
-        index = np.flatnonzero(kwargs["mask"])
-        if kwargs["kind"] == PER_PATIENT and ids is not None and index.size:
-            taken = (
-                ids.iloc[index].to_numpy(dtype=object)
-                if isinstance(ids, pd.Series)
-                else np.asarray(ids, dtype=object)[index]
-            )
-            found = kwargs["found"]
-            distinct, first = np.unique(taken.astype(str), return_index=True)
-            for pid, j in zip(distinct, first, strict=True):
-                if pid and pid not in self.first:
-                    if isinstance(found, str):
-                        shown = found
-                    elif isinstance(found, pd.Series):
-                        shown = _show(found.iloc[index[j]])
-                    else:
-                        shown = _show(np.asarray(found, dtype=object)[index[j]])
-                    self.first[pid] = Problem(
-                        PER_PATIENT,
-                        kwargs["table"],
-                        kwargs["column"],
-                        int(kwargs["rows"][index[j]]),
-                        pid,
-                        kwargs["expected"],
-                        shown,
-                    )
-        super().add_rows(**kwargs)
 
 
 @dataclass
@@ -150,7 +100,13 @@ def orphan_rejects(orphans: OrphanRows) -> pd.DataFrame:
     rows = []
     for pid, row in sorted(orphans.first_row.items(), key=lambda kv: (kv[1], kv[0])):
         problem = Problem(
-            PER_PATIENT, "measurements", "patient_id", row, pid or None, UNKNOWN_PATIENT, _show(pid)
+            PER_PATIENT,
+            "measurements",
+            "patient_id",
+            row,
+            pid or None,
+            UNKNOWN_PATIENT,
+            show_found(pid),
         )
         record = reject_row(problem, pid)
         record["reason"] += f" ({orphans.n_rows[pid]} measurement row(s) not used)"
@@ -214,7 +170,7 @@ def process_chunk(
     ChunkResult
     """
     measurements, orphans = _split_orphans(patients, measurements)
-    collector = FirstProblemCollector()
+    collector = ProblemCollector()
     data = validate_raw_tables(
         {"patients": patients, "measurements": measurements}, collector, str(patients.path)
     )
@@ -247,8 +203,8 @@ def process_chunk(
                 "an empty cell",
             )
             rejects.append(reject_row(problem, ""))
-        elif pid in collector.first:
-            rejects.append(reject_row(collector.first[pid], pid))
+        elif pid in collector.first_problem:
+            rejects.append(reject_row(collector.first_problem[pid], pid))
         elif pid not in scored_ids:
             # Defensive: a usable patient the scorer did not answer is still accounted for.
             problem = Problem(

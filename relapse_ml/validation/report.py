@@ -18,18 +18,27 @@ MAX_LISTED_PER_CHECK = 200
 
 @dataclass
 class ProblemCollector:
-    """Accumulates problems from vectorised checks, keeping exact totals."""
+    """Accumulates problems from vectorised checks, keeping exact totals.
+
+    ``first_problem`` holds each rejected patient's first problem, even when the
+    row itself is beyond the listing limit (batch rejects report it).
+    """
 
     problems: list[Problem] = field(default_factory=list)
     totals: Counter = field(default_factory=Counter)
-    rejected: dict[str, str] = field(default_factory=dict)
+    first_problem: dict[str, Problem] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> dict[str, str]:
+        """Each rejected patient with the message of its first problem."""
+        return {pid: problem.message() for pid, problem in self.first_problem.items()}
 
     def add(self, problem: Problem) -> None:
         """Record one problem."""
         self.totals[(problem.kind, problem.table, problem.column)] += 1
         self.problems.append(problem)
         if problem.kind == PER_PATIENT and problem.patient_id is not None:
-            self.rejected.setdefault(problem.patient_id, problem.message())
+            self.first_problem.setdefault(problem.patient_id, problem)
 
     def add_rows(
         self,
@@ -52,7 +61,7 @@ class ProblemCollector:
         shown_values = None if isinstance(found, str) else _take(found, index)
         for j, i in enumerate(index[:MAX_LISTED_PER_CHECK]):
             pid = None if ids is None else _clean_id(ids[j])
-            shown = found if shown_values is None else _show(shown_values[j])
+            shown = found if shown_values is None else show_found(shown_values[j])
             self.problems.append(Problem(kind, table, column, int(rows[i]), pid, expected, shown))
         if index.size > MAX_LISTED_PER_CHECK:
             self.problems.append(
@@ -69,12 +78,11 @@ class ProblemCollector:
         if kind == PER_PATIENT and ids is not None:
             distinct, first = np.unique(ids.astype(str), return_index=True)
             for pid, j in zip(distinct, first, strict=True):
-                if pid and pid not in self.rejected:
-                    shown = found if shown_values is None else _show(shown_values[j])
-                    problem = Problem(
+                if pid and pid not in self.first_problem:
+                    shown = found if shown_values is None else show_found(shown_values[j])
+                    self.first_problem[pid] = Problem(
                         kind, table, column, int(rows[index[j]]), pid, expected, shown
                     )
-                    self.rejected[pid] = problem.message()
 
 
 def _take(values: np.ndarray | pd.Series, index: np.ndarray) -> np.ndarray:
@@ -89,7 +97,8 @@ def _clean_id(value: object) -> str | None:
     return text or None
 
 
-def _show(value: object) -> str:
+def show_found(value: object) -> str:
+    """A found value as the reports show it (quoted text, cut to 60 characters)."""
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
