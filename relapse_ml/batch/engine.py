@@ -29,8 +29,9 @@ from relapse_ml.batch.routing import (
     build_patient_index,
     spill_measurements,
 )
-from relapse_ml.errors import STRUCTURAL, ContractError, Problem
+from relapse_ml.errors import ContractError, Problem
 from relapse_ml.schema import load_contract
+from relapse_ml.validation import missing_required_columns
 
 # Measurement rows read per batch in the routing pass (memory ~ 100 MB at most).
 MEASUREMENT_BATCH_ROWS = 500_000
@@ -54,11 +55,7 @@ def check_required_columns(folder: Path) -> tuple[Path, Path]:
         except ContractError as exc:
             problems += exc.problems
             continue
-        problems += [
-            Problem(STRUCTURAL, name, c, None, None, "a required column", "no such column")
-            for c in contract.tables[name].required_columns
-            if c not in header
-        ]
+        problems += missing_required_columns(contract.tables[name], header)
     if problems:
         raise ContractError(problems, summary=f"{folder}: the data cannot be used")
     return paths["patients"], paths["measurements"]

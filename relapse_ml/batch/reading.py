@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from relapse_ml.errors import STRUCTURAL, ContractError, Problem
+from relapse_ml.errors import ContractError, Problem
 from relapse_ml.io import find_table_files
 
 CSV_BLOCK_BYTES = 1 << 24
@@ -54,7 +54,7 @@ class ArrowBatch:
 def structural(table: str, expected: str, found: str, column: str | None = None) -> ContractError:
     """A :class:`ContractError` holding one structural problem."""
     return ContractError(
-        [Problem(STRUCTURAL, table, column, None, None, expected, found)],
+        [Problem.structural(table, expected, found, column=column)],
         summary="the data cannot be used",
     )
 

@@ -24,11 +24,18 @@ from relapse_ml.validation._tables import (
     check_measurement_units,
     check_outcome_consistency,
     check_unique_ids,
+    missing_required_columns,
     parse_table,
 )
 from relapse_ml.validation.report import ProblemCollector, ValidationReport
 
-__all__ = ["ValidatedData", "ValidationReport", "validate_folder", "validate_raw_tables"]
+__all__ = [
+    "ValidatedData",
+    "ValidationReport",
+    "missing_required_columns",
+    "validate_folder",
+    "validate_raw_tables",
+]
 
 
 @dataclass(frozen=True)

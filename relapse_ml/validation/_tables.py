@@ -45,6 +45,15 @@ def _bad_row_id(raw: RawTable, text: str, header: list[str]) -> str | None:
     return fields[position].strip().strip('"') or None if position < len(fields) else None
 
 
+def missing_required_columns(spec: TableSpec, header: list[str]) -> list[Problem]:
+    """One structural problem per required column of ``spec`` absent from ``header``."""
+    return [
+        Problem.structural(spec.name, "a required column", "no such column", column=c)
+        for c in spec.required_columns
+        if c not in header
+    ]
+
+
 def parse_table(
     raw: RawTable, spec: TableSpec, contract: Contract, collector: ProblemCollector
 ) -> TypedTable:
@@ -53,13 +62,9 @@ def parse_table(
     header = list(frame.columns)
     n = len(frame)
     rows = raw.row_numbers
-    missing_required = [c for c in spec.required_columns if c not in header]
-    for column in missing_required:
-        collector.add(
-            Problem(
-                STRUCTURAL, spec.name, column, None, None, "a required column", "no such column"
-            )
-        )
+    missing_required = missing_required_columns(spec, header)
+    for problem in missing_required:
+        collector.add(problem)
     ids = (
         as_text(frame["patient_id"]) if "patient_id" in header else pd.Series([""] * n, dtype="str")
     )
@@ -78,11 +83,7 @@ def parse_table(
             )
         )
     if spec.name == "patients" and n == 0 and not raw.bad_rows:
-        collector.add(
-            Problem(
-                STRUCTURAL, spec.name, None, None, None, "at least one patient row", "no data rows"
-            )
-        )
+        collector.add(Problem.structural(spec.name, "at least one patient row", "no data rows"))
     typed: dict[str, pd.Series] = {}
     for column in spec.columns:
         if column.name not in header:
