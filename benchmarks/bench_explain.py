@@ -35,7 +35,6 @@ from relapse_ml.config import load_train_config
 from relapse_ml.explain import explain_patients
 from relapse_ml.explain.explanation import risk_map
 from relapse_ml.serving.artifact import save_model
-from relapse_ml.serving.reference import background_frame
 from relapse_ml.serving.scoring import score_patients
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder
@@ -110,7 +109,7 @@ def main() -> None:
         ).max()
 
         # Model-agnostic baseline on the same model: the served risk as a function of the
-        # preprocessed matrix, explained by shap.Explainer against the reference background.
+        # preprocessed matrix, explained by shap.Explainer against a background sample.
         pipeline = model.classifier.estimator_
         preprocess, classifier = (
             pipeline.named_steps["preprocess"],
@@ -122,8 +121,10 @@ def main() -> None:
                 return risk_map(model, classifier.decision_function(Z))
             return risk_map(model, classifier.predict_proba(Z)[:, 1])
 
+        # The model file keeps no training rows: the agnostic baseline's background is
+        # 200 of the (simulated) patients being explained.
         background = np.asarray(
-            preprocess.transform(background_frame(model.reference, model.catalogue)), dtype=float
+            preprocess.transform(explanation.feature_values.iloc[:200]), dtype=float
         )
         subset = np.asarray(
             preprocess.transform(explanation.feature_values.iloc[: args.agnostic]), dtype=float

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from relapse_ml.errors import UserError
+from relapse_ml.errors import InternalError, UserError
 
 app = typer.Typer(
     name="relapse-ml",
@@ -182,11 +182,11 @@ def predict(
         int, typer.Option(min=1, help="Patients per chunk (memory grows with it; results do not).")
     ] = 5_000,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1, help="Local engine: processes scoring chunks (default: CPU count, at most 4)."
         ),
-    ] = 0,
+    ] = None,
     engine: Annotated[
         str, typer.Option(help="local, or spark (needs the [spark] extra).")
     ] = "local",
@@ -194,6 +194,15 @@ def predict(
         bool, typer.Option("--json-summary", help="Print the end-of-run summary as JSON.")
     ] = False,
     progress: Annotated[bool, typer.Option(help="Progress bar (only shown on a terminal).")] = True,
+    max_internal_error_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Fail (exit 1, nothing written) if more than this share of patients "
+            "cannot be scored because of internal errors.",
+        ),
+    ] = 0.01,
 ) -> None:
     """Score a folder of patients with explanations; every patient is scored or rejected with a reason."""
     from relapse_ml.workflows.predict import run_predict
@@ -213,6 +222,7 @@ def predict(
         progress,
         workers=workers,
         echo=typer.echo,
+        max_internal_error_share=max_internal_error_share,
     )
 
 
@@ -254,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_BAD_INPUT)
-    except UserError as exc:
+    except (UserError, InternalError) as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
     return EXIT_OK

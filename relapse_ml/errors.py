@@ -98,3 +98,24 @@ class ConfigError(UserError):
 
 class TrackingError(UserError):
     """The MLflow tracking server or model registry cannot be used as asked."""
+
+
+class ModelFileError(UserError):
+    """A model file (or a registered model's artifact) is not a usable relapse-ml model."""
+
+
+class UntrustedModelError(ModelFileError):
+    """A model file names types outside the allowlist, or does not match its recorded checksum.
+
+    Nothing in the file was constructed: loading stops at the check.
+    """
+
+
+class InternalError(RelapseMLError):
+    """A failure that is not the user's input, reported in one clear line: exit code 1."""
+
+    exit_code = 1
+
+
+class RegistryError(InternalError):
+    """The model registry could not be read or written; nothing was promoted."""

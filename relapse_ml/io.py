@@ -7,7 +7,8 @@ import contextlib
 import csv
 import io
 import os
-import tempfile
+import secrets
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,27 +22,160 @@ import pyarrow.parquet as pq
 TABLE_FORMATS = (".csv", ".parquet")
 
 
+# Temporary files and folders are named ``.<final name>.relapse-ml-tmp-<pid>-<token>``
+# so that a later run can recognise (and remove) those of a process that was killed.
+TMP_MARKER = ".relapse-ml-tmp-"
+
+
+def temporary_path(path: Path) -> Path:
+    """A fresh temporary name beside ``path`` that records this process's id."""
+    path = Path(path)
+    token = secrets.token_hex(4)
+    return path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}-{token}")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporaries of ``path`` left by processes that are no longer running.
+
+    Parameters
+    ----------
+    path : Path
+        A final output path; its folder is searched for ``.<name>.relapse-ml-tmp-<pid>-*``.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    path = Path(path)
+    prefix = f".{path.name}{TMP_MARKER}"
+    removed: list[Path] = []
+    if not path.parent.is_dir():
+        return removed
+    for entry in path.parent.iterdir():
+        if not entry.name.startswith(prefix):
+            continue
+        pid = entry.name[len(prefix) :].split("-", 1)[0]
+        if not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def _create_empty(tmp: Path) -> None:
+    # 0o666 minus the umask: the mode an ordinary new file gets.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     A crash or kill before the rename leaves no file at ``path`` (only a hidden
-    ``.tmp`` file that the next run may overwrite), so readers never see a partial file.
+    temporary that :func:`remove_stale_temporaries` recognises), so readers
+    never see a partial file.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_paths([path]) as (tmp,):
         yield tmp
-        # mkstemp creates 0600 files; give the result the usual mode (0666 minus umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: list[Path]) -> Iterator[list[Path]]:
+    """Yield temporary paths for several files; on success, rename them all, the last one last.
+
+    The last path marks a complete set: it is removed before any rename and
+    renamed after all others. The temporaries are always removed. If the body
+    fails, the paths are not touched; if a rename fails, none of the files is
+    left at its path (an older file there would no longer match the others).
+    """
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    temporaries: list[Path] = []
+    try:
+        for path in paths:
+            tmp = temporary_path(path)
+            _create_empty(tmp)
+            temporaries.append(tmp)
+        yield list(temporaries)
+        try:
+            paths[-1].unlink(missing_ok=True)
+            for tmp, path in zip(temporaries, paths, strict=True):
+                os.replace(tmp, path)
+        except BaseException:
+            for path in paths:
+                if not path.is_dir():
+                    path.unlink(missing_ok=True)
+            raise
     finally:
-        tmp.unlink(missing_ok=True)
+        for tmp in temporaries:
+            tmp.unlink(missing_ok=True)
+
+
+def check_output_paths(paths: list[Path]) -> None:
+    """Refuse, before any work, output paths that cannot be written.
+
+    Raises
+    ------
+    ValueError
+        Two outputs share a path, a path is a folder, or its folder cannot be
+        created (a file is in the way) or written.
+    """
+    resolved = [Path(p).absolute() for p in paths]
+    if len(set(resolved)) < len(resolved):
+        raise ValueError(
+            f"the scores, rejects and drift files must differ: {', '.join(map(str, paths))}"
+        )
+    for path in resolved:
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder; give a file name")
+        folder = path.parent
+        while not folder.exists() and not folder.is_symlink():
+            folder = folder.parent
+        if not folder.is_dir():
+            raise ValueError(f"cannot create the folder of {path}: {folder} is not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"cannot write to the folder {folder}")
+
+
+def make_missing_folders(paths: list[Path]) -> list[Path]:
+    """Create the missing parent folders of ``paths``; return those created (deepest last).
+
+    Raises
+    ------
+    ValueError
+        A folder cannot be created.
+    """
+    created: list[Path] = []
+    for path in paths:
+        missing = []
+        folder = Path(path).absolute().parent
+        while not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for folder in reversed(missing):
+            try:
+                folder.mkdir()
+            except OSError as exc:
+                raise ValueError(f"cannot create the folder {folder}: {exc.strerror}") from None
+            created.append(folder)
+    return created
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from relapse_ml.evaluation.subgroups import DISCLOSURE_MIN, publishable_subgroups
 from relapse_ml.schema import load_contract
 
 
@@ -51,7 +52,8 @@ def render_model_card(
     catalogue : DataFrame
         Feature catalogue (name, group, kind, unit, label, sources).
     subgroups : DataFrame
-        Subgroup metrics (suppressed rows flagged).
+        Subgroup metrics (suppressed rows flagged), published form or raw counts
+        (then published here: no count below 10 is shown).
     warnings : list of str
         Sample-size and data warnings.
     family_table : DataFrame
@@ -63,6 +65,8 @@ def render_model_card(
     group_lines = "\n".join(
         f"- {contract.group_labels.get(g, g)} (`{g}`): {n} features" for g, n in groups.items()
     )
+    if "n" in subgroups:
+        subgroups = publishable_subgroups(subgroups)
     shown = subgroups[~subgroups["suppressed"]] if "suppressed" in subgroups else subgroups
     sub_cols = [
         c
@@ -132,6 +136,9 @@ Chosen: `{params.get("chosen_family")}` with `{params.get("calibration_method")}
 - Clinical-only baseline (logistic regression on disease, burden, age, prior lines): AUROC {_ci(metrics, "baseline_auroc")}
 {oracle}
 ## Subgroups (suppressed below {params.get("evaluation.subgroup_min_events")} events)
+Counts below {DISCLOSURE_MIN} are shown as "<{DISCLOSURE_MIN}", and counts that would reveal them
+(by subtraction from a level's size or from the totals) as ">={DISCLOSURE_MIN}".
+
 {_table(shown, sub_cols) if sub_cols and len(shown) else "No subgroup has enough events."}
 
 ## Warnings

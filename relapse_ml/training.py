@@ -27,6 +27,7 @@ from relapse_ml.evaluation import (
     subgroup_metrics,
 )
 from relapse_ml.evaluation.plots import calibration_figure, decision_curve_figure, roc_figure
+from relapse_ml.evaluation.subgroups import publishable_subgroups
 from relapse_ml.explain import cohort_explanations, extend_reference
 from relapse_ml.features import LandmarkFeatures, attach_measurements, catalogue_frame
 from relapse_ml.modeling import (
@@ -248,11 +249,12 @@ def train_relapse_model(
         train_features,
         selection.catalogue,
         task_patients["disease"].iloc[train_idx].reset_index(drop=True),
-        seed=seed,
+        preprocessed=classifier.estimator_.named_steps["preprocess"].transform(train_features),
     )
     reference = extend_reference(reference, train_features, selection.catalogue)
+    # 1st to 99th percentile: the 0th and 100th would be single patients' risks.
     reference["training_risk_quantiles"] = np.quantile(
-        classifier.predict_proba(x_train)[:, 1], np.linspace(0, 1, 21)
+        classifier.predict_proba(x_train)[:, 1], np.r_[0.01, np.linspace(0.05, 0.95, 19), 0.99]
     )
     bands = RiskBands(
         tuple(config.risk_bands.thresholds),
@@ -307,7 +309,8 @@ def train_relapse_model(
     tables = {
         **explain_tables,
         "cv_candidates.csv": selection.candidates,
-        "subgroup_metrics.csv": sub,
+        # Published form: counts below 10 (and any that would reveal them) hidden.
+        "subgroup_metrics.csv": publishable_subgroups(sub),
         "decision_curve.csv": decision,
         "feature_catalogue.csv": catalogue_frame(selection.catalogue),
     }

@@ -5,6 +5,11 @@ disagree. Every input patient row of the chunk ends in exactly one of
 ``scored`` and ``rejects``; each rejected patient has one reject row holding the
 *first* problem found for it (the same first reason ``relapse-ml validate``
 gives), with table, column, file row, expected and found.
+
+Scoring is guarded: if the model fails on a chunk, its patients are scored one
+by one and only those that still fail are rejected, with reason
+``internal error: <ExceptionType>: <message>``; the workflow decides whether
+their number is tolerable.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from relapse_ml.validation.report import ProblemCollector, show_found
 
 REJECT_COLUMNS = ["patient_id", "table", "column", "row", "expected", "found", "reason"]
 UNKNOWN_PATIENT = "a patient_id present in patients"
+# Reject reasons of patients whose scoring failed (not a data contract problem).
+INTERNAL_ERROR = "internal error"
 
 Scorer = Callable[..., pd.DataFrame]
 
@@ -140,6 +147,56 @@ def _bad_id(table: RawTable, text: str) -> str:
     return bad_row_id(text, list(table.frame.columns))
 
 
+def _score(model, patients, measurements, scorer, top_k, model_version):
+    scored = scorer(model, patients, measurements, top_k=top_k, model_version=model_version)
+    features = model.features(model.model_input(patients, measurements))
+    return scored, features
+
+
+def internal_error_reason(exc: BaseException) -> str:
+    """The reject reason of a patient that could not be scored: ``internal error: Type: message``."""
+    message = " ".join(str(exc).split())[:300]
+    return f"{INTERNAL_ERROR}: {type(exc).__name__}: {message}"
+
+
+def _score_guarded(
+    model, patients: pd.DataFrame, measurements: pd.DataFrame, scorer, top_k, model_version
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Score validated patients; if the chunk fails, retry them one by one.
+
+    Returns the scores and drift features of every patient that could be
+    scored, and the reject reason of each patient that could not (by id).
+    """
+    try:
+        scored, features = _score(model, patients, measurements, scorer, top_k, model_version)
+        return scored, features, {}
+    except Exception:  # any failure of the model is retried per patient
+        pass
+    # One bad value must cost one patient, not the chunk: isolate the failures.
+    by_patient = measurements.groupby("patient_id", sort=False).indices
+    no_rows = measurements.iloc[:0]
+    scores, feature_rows, failed = [], [], {}
+    for i in range(len(patients)):
+        one = patients.iloc[[i]]
+        pid = str(one["patient_id"].iloc[0])
+        rows = by_patient.get(one["patient_id"].iloc[0])
+        mine = measurements.iloc[rows] if rows is not None else no_rows
+        try:
+            s, f = _score(model, one, mine, scorer, top_k, model_version)
+        except Exception as exc:
+            failed[pid] = internal_error_reason(exc)
+            continue
+        scores.append(s)
+        feature_rows.append(f)
+    if not scores:
+        return pd.DataFrame(), pd.DataFrame(), failed
+    return (
+        pd.concat(scores, ignore_index=True),
+        pd.concat(feature_rows, ignore_index=True),
+        failed,
+    )
+
+
 def process_chunk(
     model,
     patients: RawTable,
@@ -181,18 +238,26 @@ def process_chunk(
         return ChunkResult(
             pd.DataFrame(), reject_frame([]), orphans, data.report.structural, drift, len(ids)
         )
+    failed: dict[str, str] = {}
     if len(data.patients):
-        scored = scorer(
-            model, data.patients, data.measurements, top_k=top_k, model_version=model_version
+        scored, features, failed = _score_guarded(
+            model, data.patients, data.measurements, scorer, top_k, model_version
         )
-        features = model.features(model.model_input(data.patients, data.measurements))
-        drift.update(features, scored["ood"].to_numpy(), model.reference)
+        if len(scored):
+            drift.update(features, scored["ood"].to_numpy(), model.reference)
     else:
         scored = pd.DataFrame()
     scored_ids = set(scored["patient_id"].astype(str)) if len(scored) else set()
     rejects = []
     for pid, row in zip(ids, rows, strict=True):
-        if not pid:
+        if pid in failed:
+            problem = Problem(
+                PER_PATIENT, "patients", None, int(row), pid, "a scored patient", failed[pid]
+            )
+            record = reject_row(problem, pid)
+            record["reason"] = failed[pid]
+            rejects.append(record)
+        elif not pid:
             problem = Problem(
                 PER_PATIENT,
                 "patients",

@@ -8,6 +8,7 @@ end from the merged counts, over the training reference's quantile bins
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +96,19 @@ class DriftCounts:
             n_patients=int(data["n_patients"]),
             n_ood=int(data["n_ood"]),
         )
+
+
+def strict_json(value):
+    """``value`` with non-finite floats as ``None`` (strict JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:

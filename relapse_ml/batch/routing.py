@@ -2,17 +2,22 @@
 
 Measurement files are rarely sorted like the patients file, so the batch job does
 not rely on order. A first pass reads only ``patients.patient_id`` and builds a
-compact index (64-bit hash -> chunk, about 40 bytes per patient: 40 MB per million
-patients, the only memory that grows with the input). A second pass streams the
-measurements once and appends each row, with its file row number, to the spill
-file of its patient's chunk (Arrow IPC, lz4). Scoring then reads one chunk's
-measurements at a time, so memory follows the chunk size. Rows whose patient_id
-is not in the patients table are kept aside as orphans (reported, never scored).
+compact index: the sorted 64-bit hashes of the ids and each one's chunk number
+(12 bytes per patient: 24 MB for two million; the id texts are not kept). A
+second, independent 64-bit hash, held only while the index is built, tells a
+repeated id from a hash collision. A second pass streams the measurements once
+and appends each row, with its file row number, to the spill file of its
+patient's chunk (one file per chunk, Arrow IPC, lz4; each append opens and
+closes the file, so no writer stays open). Scoring then reads one chunk's file
+at a time, so memory follows the chunk size. A hash only proposes a chunk:
+:func:`relapse_ml.batch.chunk.process_chunk` checks each measurement's id
+against the chunk's patients, so a collision cannot attach a row to the wrong
+patient. Rows whose patient_id is not in the patients table are kept aside as
+orphans (reported, never scored).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +30,9 @@ from relapse_ml.batch.reading import ArrowBatch, bad_row_id, iter_batches
 from relapse_ml.errors import STRUCTURAL, ContractError, Problem
 
 ROW_COLUMN = "__row"
-CHUNK_COLUMN = "__chunk"
-MAX_SPILL_FILES = 128
 ORPHAN = -1
+# Key of the second hash (pandas' default key is "0123456789123456").
+SECOND_HASH_KEY = "relapse-ml-ids-2"
 
 
 def _text(array: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -39,9 +44,12 @@ def _text(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.utf8_trim_whitespace(pc.fill_null(array.cast(pa.string()), ""))
 
 
-def hash_ids(ids: pa.Array) -> np.ndarray:
+def hash_ids(ids: pa.Array, key: str | None = None) -> np.ndarray:
     """Deterministic 64-bit hashes of text ids (pandas' keyed SipHash)."""
-    return pd.util.hash_array(np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object))
+    values = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
+    if key is None:
+        return pd.util.hash_array(values)
+    return pd.util.hash_array(values, hash_key=key)
 
 
 @dataclass
@@ -63,23 +71,30 @@ class PatientIndex:
     n_rows: int
     _hashes: np.ndarray = field(repr=False)
     _chunks: np.ndarray = field(repr=False)
-    _ids: pa.Array = field(repr=False)
 
     def lookup(self, ids: pa.Array) -> np.ndarray:
-        """Chunk number of each id, :data:`ORPHAN` when it is not a patient."""
+        """Chunk number of each id's hash, :data:`ORPHAN` when no patient has it."""
         ids = _text(ids)
         if len(ids) == 0 or len(self._hashes) == 0:
             return np.full(len(ids), ORPHAN, dtype=np.int64)
         encoded = pc.dictionary_encode(ids)
-        distinct = encoded.dictionary
-        hashes = hash_ids(distinct)
+        hashes = hash_ids(encoded.dictionary)
         pos = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
-        # The hash only proposes a candidate; the id text decides.
-        same = (self._hashes[pos] == hashes) & pc.equal(
-            self._ids.take(pa.array(pos)), distinct
-        ).to_numpy(zero_copy_only=False)
-        chunk = np.where(same, self._chunks[pos], ORPHAN)
+        chunk = np.where(self._hashes[pos] == hashes, self._chunks[pos], ORPHAN)
+        chunk[np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False)) == ""] = ORPHAN
         return chunk[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def _batch_ids(batch: ArrowBatch, path: Path, header: list[str] | None):
+    """Ids of a patients batch (parsed rows, then unreadable rows) and their file rows."""
+    batch_ids = _text(batch.table.column("patient_id"))
+    if not batch.bad_rows:
+        return batch_ids, batch.row_numbers, header
+    header = header or _csv_header(path)
+    extra = [bad_row_id(text, header) for _, text in batch.bad_rows]
+    ids = pa.concat_arrays([batch_ids, pa.array(extra, pa.string())])
+    rows = np.concatenate([batch.row_numbers, [r for r, _ in batch.bad_rows]])
+    return ids, rows, header
 
 
 def build_patient_index(path: Path, chunk_size: int) -> PatientIndex:
@@ -90,40 +105,37 @@ def build_patient_index(path: Path, chunk_size: int) -> PatientIndex:
     ContractError
         A patient_id appears more than once (structural: the run stops).
     """
-    hashes, chunks, ids, rows = [], [], [], []
-    n_rows = 0
-    n_chunks = 0
+    hashes, seconds, chunks = [], [], []
+    n_rows = n_chunks = 0
     header: list[str] | None = None
     for number, batch in enumerate(iter_batches("patients", path, chunk_size, ["patient_id"])):
         n_chunks = number + 1
-        batch_ids = _text(batch.table.column("patient_id"))
-        if batch.bad_rows:
-            header = header or _csv_header(path)
-            extra = [bad_row_id(text, header) for _, text in batch.bad_rows]
-            batch_ids = pa.concat_arrays([batch_ids, pa.array(extra, pa.string())])
-            batch_rows = np.concatenate([batch.row_numbers, [r for r, _ in batch.bad_rows]])
-        else:
-            batch_rows = batch.row_numbers
-        keep = pc.not_equal(batch_ids, "").to_numpy(zero_copy_only=False)
-        kept = batch_ids.filter(pa.array(keep))
+        batch_ids, _, header = _batch_ids(batch, path, header)
+        kept = batch_ids.filter(pc.not_equal(batch_ids, ""))
         hashes.append(hash_ids(kept))
+        seconds.append(hash_ids(kept, SECOND_HASH_KEY))
         chunks.append(np.full(len(kept), number, dtype=np.int32))
-        ids.append(kept)
-        rows.append(np.asarray(batch_rows, dtype=np.int64)[keep])
         n_rows += len(batch_ids)
     all_hashes = np.concatenate(hashes) if hashes else np.array([], dtype=np.uint64)
-    order = np.argsort(all_hashes, kind="stable")
-    all_ids = pa.concat_arrays(ids).take(pa.array(order)) if ids else pa.array([], pa.string())
-    all_rows = np.concatenate(rows)[order] if rows else np.array([], dtype=np.int64)
+    second = np.concatenate(seconds) if seconds else np.array([], dtype=np.uint64)
+    del hashes, seconds
+    order = np.lexsort((second, all_hashes))
     sorted_hashes = all_hashes[order]
-    _check_repeats(sorted_hashes, all_ids, all_rows)
+    del all_hashes
+    second = second[order]
+    same = np.flatnonzero(sorted_hashes[1:] == sorted_hashes[:-1])
+    if same.size:
+        if np.any(second[same] != second[same + 1]):
+            raise RuntimeError("64-bit hash collision between two patient ids")
+        _raise_repeats(path, chunk_size, set(sorted_hashes[same].tolist()))
+    del second
+    pa.default_memory_pool().release_unused()
     return PatientIndex(
         chunk_size=chunk_size,
         n_chunks=max(1, n_chunks),
         n_rows=n_rows,
         _hashes=sorted_hashes,
         _chunks=(np.concatenate(chunks)[order] if chunks else np.array([], dtype=np.int32)),
-        _ids=all_ids,
     )
 
 
@@ -133,30 +145,32 @@ def _csv_header(path: Path) -> list[str]:
     return read_header("patients", path)
 
 
-def _check_repeats(hashes: np.ndarray, ids: pa.Array, rows: np.ndarray) -> None:
-    """Raise on a repeated patient_id (structural), listing every repeat after the first."""
-    if len(hashes) < 2:
-        return
-    equal = np.flatnonzero(hashes[1:] == hashes[:-1])
-    if equal.size == 0:
-        return
+def _raise_repeats(path: Path, chunk_size: int, repeated: set[int]) -> None:
+    """Read the ids again to name every repeat after the first (structural), then raise."""
+    seen: set[str] = set()
     problems = []
-    for i in equal:
-        a, b = ids[int(i)].as_py(), ids[int(i) + 1].as_py()
-        if a != b:
-            raise RuntimeError(f"64-bit hash collision between patient ids {a!r} and {b!r}")
-        later = int(max(rows[i], rows[i + 1]))
-        problems.append(
-            Problem(
-                STRUCTURAL,
-                "patients",
-                "patient_id",
-                later,
-                a,
-                "a patient_id that appears once",
-                repr(a),
-            )
+    header: list[str] | None = None
+    for batch in iter_batches("patients", path, chunk_size, ["patient_id"]):
+        ids, rows, header = _batch_ids(batch, path, header)
+        hashes = hash_ids(ids)
+        pairs = sorted(
+            (int(rows[i]), ids[i].as_py())
+            for i in np.flatnonzero(np.isin(hashes, np.fromiter(repeated, dtype=np.uint64)))
         )
+        for row, pid in pairs:
+            if pid in seen:
+                problems.append(
+                    Problem(
+                        STRUCTURAL,
+                        "patients",
+                        "patient_id",
+                        row,
+                        pid,
+                        "a patient_id that appears once",
+                        repr(pid),
+                    )
+                )
+            seen.add(pid)
     problems.sort(key=lambda p: p.row or 0)
     raise ContractError(problems, summary="the data cannot be used: repeated patient ids")
 
@@ -192,72 +206,69 @@ class OrphanRows:
 
 
 class MeasurementSpill:
-    """Measurement rows grouped by patient chunk in temporary Arrow IPC files.
+    """Measurement rows grouped by patient chunk in temporary files, one per chunk.
 
-    At most :data:`MAX_SPILL_FILES` files are open; when there are more chunks,
-    consecutive chunks share a file and are read together.
+    Each file holds length-prefixed Arrow IPC streams (lz4), one per routing
+    batch that met the chunk; a chunk is read alone, so memory does not grow
+    with the number of chunks.
     """
 
     def __init__(self, folder: Path, n_chunks: int) -> None:
         self.folder = Path(folder)
         self.n_chunks = n_chunks
-        self.per_file = max(1, math.ceil(n_chunks / MAX_SPILL_FILES))
-        self._writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
         self._schema: pa.Schema | None = None
+        self._options = pa.ipc.IpcWriteOptions(compression="lz4")
         self.bad_rows: dict[int, list[tuple[int, str]]] = {}
-        self._cached: tuple[int, pa.Table] | None = None
 
-    def _path(self, group: int) -> Path:
-        return self.folder / f"measurements-{group:05d}.arrow"
+    def _path(self, chunk: int) -> Path:
+        return self.folder / f"measurements-{chunk:06d}.arrows"
 
     def add(self, batch: ArrowBatch, chunk: np.ndarray) -> None:
         """Append the rows of ``batch`` to the files of their chunks (``chunk`` >= 0)."""
         table = batch.table.append_column(ROW_COLUMN, pa.array(batch.row_numbers, pa.int64()))
-        table = table.append_column(CHUNK_COLUMN, pa.array(chunk.astype(np.int32)))
         if self._schema is None:
             self._schema = table.schema
-        group = np.where(chunk >= 0, chunk // self.per_file, -1)
-        order = np.argsort(group, kind="stable")
-        sorted_groups = group[order]
-        starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-        ends = np.r_[starts[1:], len(order)]
+        table = table.cast(self._schema)
+        order = np.argsort(chunk, kind="stable")
+        sorted_chunks = chunk[order]
+        first = int(np.searchsorted(sorted_chunks, 0))  # orphans (-1) sort first
+        if first == len(order):
+            return
+        table = table.take(pa.array(order[first:]))
+        sorted_chunks = sorted_chunks[first:]
+        starts = np.flatnonzero(np.r_[True, sorted_chunks[1:] != sorted_chunks[:-1]])
+        ends = np.r_[starts[1:], len(sorted_chunks)]
         for start, end in zip(starts, ends, strict=True):
-            g = int(sorted_groups[start])
-            if g < 0:
-                continue
-            piece = table.take(pa.array(order[start:end]))
-            writer = self._writers.get(g)
-            if writer is None:
-                writer = pa.ipc.new_file(
-                    self._path(g),
-                    self._schema,
-                    options=pa.ipc.IpcWriteOptions(compression="lz4"),
-                )
-                self._writers[g] = writer
-            writer.write_table(piece.cast(self._schema))
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, self._schema, options=self._options) as writer:
+                writer.write_table(table.slice(int(start), int(end - start)))
+            data = sink.getvalue()
+            with open(self._path(int(sorted_chunks[start])), "ab") as handle:
+                handle.write(len(data).to_bytes(8, "little"))
+                handle.write(data)
 
     def close(self) -> None:
-        """Finish writing (call once, before :meth:`chunk`)."""
-        for writer in self._writers.values():
-            writer.close()
-        self._writers.clear()
+        """Finish writing (nothing is held open; kept for symmetry)."""
 
     def chunk(self, number: int, columns: list[str]) -> ArrowBatch:
         """Measurements of chunk ``number`` in file row order (empty when it has none)."""
-        group = number // self.per_file
-        if self._cached is None or self._cached[0] != group:
-            path = self._path(group)
-            table = pa.ipc.open_file(path).read_all() if path.is_file() else None
-            self._cached = (group, table) if table is not None else (group, None)
-        table = self._cached[1]
         bad = sorted(self.bad_rows.get(number, []))
-        if table is None:
+        path = self._path(number)
+        if not path.is_file():
             empty = pa.table({c: pa.array([], pa.string()) for c in columns})
             return ArrowBatch(empty, np.array([], dtype=np.int64), bad)
-        if self.per_file > 1:
-            table = table.filter(pc.equal(table.column(CHUNK_COLUMN), number))
+        pieces = []
+        with open(path, "rb") as handle:
+            while size := handle.read(8):
+                data = handle.read(int.from_bytes(size, "little"))
+                pieces.append(pa.ipc.open_stream(pa.py_buffer(data)).read_all())
+        table = pa.concat_tables(pieces).combine_chunks() if len(pieces) > 1 else pieces[0]
         rows = table.column(ROW_COLUMN).to_numpy()
-        return ArrowBatch(table.drop_columns([ROW_COLUMN, CHUNK_COLUMN]), rows, bad)
+        return ArrowBatch(table.drop_columns([ROW_COLUMN]), rows, bad)
+
+    def discard(self, number: int) -> None:
+        """Remove chunk ``number``'s file once it has been read (frees the disk early)."""
+        self._path(number).unlink(missing_ok=True)
 
 
 def spill_measurements(
@@ -303,6 +314,9 @@ def spill_measurements(
         ids = _text(batch.table.column("patient_id"))
         chunk = index.lookup(ids)
         spill.add(batch, chunk)
+        # Many small spill pieces fragment Arrow's allocator, which keeps freed
+        # pages: without this the peak grows with the number of chunks.
+        pa.default_memory_pool().release_unused()
         orphan = chunk == ORPHAN
         if orphan.any():
             orphans.add(ids.filter(pa.array(orphan)), batch.row_numbers[orphan])

@@ -21,6 +21,25 @@ def check_table_path(path: Path) -> None:
         raise ValueError(f"{path}: expected a .csv or .parquet file name")
 
 
+def empty_scores(top_k: int) -> pd.DataFrame:
+    """A scores table without rows: every column of :func:`score_columns`, with its type."""
+    from relapse_ml.serving.scoring import score_columns
+
+    floats = {"risk", "baseline_risk"}
+    ints = {"landmark_day", "horizon_days", "schema_version"}
+    columns = {}
+    for name in score_columns(top_k):
+        if name in floats or name.startswith("contrib_"):
+            columns[name] = pd.Series([], dtype="float64")
+        elif name in ints:
+            columns[name] = pd.Series([], dtype="int64")
+        elif name == "ood":
+            columns[name] = pd.Series([], dtype="bool")
+        else:
+            columns[name] = pd.Series([], dtype="str")
+    return pd.DataFrame(columns)
+
+
 class TableSink:
     """Append frames with the same columns to one CSV or Parquet file.
 
@@ -46,10 +65,10 @@ class TableSink:
         self._csv_started = False
 
     def write(self, frame: pd.DataFrame) -> None:
-        """Append ``frame`` (its index is not written)."""
-        if frame.empty and (self._schema is not None or self._csv_started):
+        """Append ``frame`` (its index is not written; frames without rows are skipped)."""
+        if len(frame) == 0:
             return
-        if self.columns is not None and not frame.empty:
+        if self.columns is not None:
             frame = frame[self.columns]
         if self.fmt == ".csv":
             mode = "a" if self._csv_started else "w"
@@ -58,30 +77,29 @@ class TableSink:
             )
             self._csv_started = True
         else:
-            if frame.empty:
-                return
             if self._schema is None:
-                schema = pa.Schema.from_pandas(frame, preserve_index=False)
-                # An all-missing first chunk would fix a column to type null.
-                fields = [
-                    f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in schema
-                ]
-                self._schema = pa.schema(fields).remove_metadata()
-                self._writer = pq.ParquetWriter(self.path, self._schema)
+                self._open_parquet(frame)
             table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
             self._writer.write_table(table)
         self.n_rows += len(frame)
 
+    def _open_parquet(self, frame: pd.DataFrame) -> None:
+        schema = pa.Schema.from_pandas(frame, preserve_index=False)
+        # An all-missing first chunk would fix a column to type null.
+        fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in schema]
+        self._schema = pa.schema(fields).remove_metadata()
+        self._writer = pq.ParquetWriter(self.path, self._schema)
+
     def close(self, empty_frame: pd.DataFrame | None = None) -> None:
-        """Finish the file; ``empty_frame`` gives the header / schema when nothing was written."""
-        if self.n_rows == 0 and empty_frame is not None and self._writer is None:
+        """Finish the file; ``empty_frame`` (typed, no rows) gives the header / schema when no row was written."""
+        if self.n_rows == 0:
             if self.fmt == ".csv":
-                if not self._csv_started:
+                if empty_frame is not None:
                     empty_frame.to_csv(self.path, index=False, lineterminator="\n")
-            else:
-                empty_frame.to_parquet(self.path, index=False)
-        elif self.n_rows == 0 and self.fmt == ".csv" and not self._csv_started:
-            self.path.write_text("", encoding="utf-8")
+                else:
+                    self.path.write_text("", encoding="utf-8")
+            elif empty_frame is not None:
+                self._open_parquet(empty_frame)
         if self._writer is not None:
             self._writer.close()
             self._writer = None

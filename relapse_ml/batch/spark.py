@@ -10,6 +10,11 @@ rows share a bucket, so repeated ids (structural) and unknown patients are
 found inside buckets. The driver streams the results back in file row order and
 writes them with the same writers as the local engine: identical files.
 
+CSV lines are parsed as the local engine parses them, so a row with extra or
+missing fields or bad quoting is rejected with the same reason and file row
+number (Spark's own CSV reader would silently repair it); see
+:mod:`relapse_ml.batch.spark_reading`, also for the one difference left.
+
 pyspark is imported only when this engine is used.
 """
 
@@ -28,18 +33,19 @@ import pyarrow as pa
 
 from relapse_ml.batch.chunk import ChunkResult, Scorer, process_chunk, reject_frame
 from relapse_ml.batch.drift import DriftCounts
-from relapse_ml.batch.reading import ArrowBatch, read_header
+from relapse_ml.batch.reading import ArrowBatch, bad_row_id, read_header
 from relapse_ml.batch.routing import OrphanRows
-from relapse_ml.errors import Problem, UserError
+from relapse_ml.batch.spark_reading import BAD, ROW, read_numbered
+from relapse_ml.errors import STRUCTURAL, Problem, UserError
 from relapse_ml.io import RawTable
 
-ROW = "__row"
 BUCKET = "__bucket"
 RESULT_DDL = "__kind string, __row long, __payload string"
 COLLECT_BATCH = 20_000
 
 
 def _spark_session(master: str):
+    """The active Spark session, or a new one; and whether it was started here."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -47,7 +53,8 @@ def _spark_session(master: str):
     # Python workers must run this interpreter (the one with relapse_ml installed).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    return (
+    started = SparkSession.getActiveSession() is None
+    session = (
         SparkSession.builder.master(master)
         .appName("relapse-ml-predict")
         .config("spark.ui.enabled", "false")
@@ -56,25 +63,7 @@ def _spark_session(master: str):
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
-
-
-def _read_numbered(spark, path: Path, name: str):
-    """The table as text columns plus ``__row`` (1-based data row number in the file)."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import LongType, StringType, StructField, StructType
-
-    header = read_header(name, path)
-    if path.suffix.lower() == ".csv":
-        schema = StructType([StructField(c, StringType()) for c in header])
-        frame = spark.read.csv(str(path), header=True, schema=schema, mode="PERMISSIVE")
-    else:
-        frame = spark.read.parquet(str(path))
-        frame = frame.select([F.col(c).cast("string").alias(c) for c in header])
-    numbered = frame.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1] + 1))
-    schema = StructType(
-        [StructField(c, StringType()) for c in header] + [StructField(ROW, LongType())]
-    )
-    return spark.createDataFrame(numbered, schema)
+    return session, started
 
 
 def _bucketed(frame, n_buckets: int):
@@ -85,13 +74,62 @@ def _bucketed(frame, n_buckets: int):
 
 
 def _as_raw(name: str, frame: pd.DataFrame, columns: list[str]) -> RawTable:
+    """One bucket's rows of a table as the :class:`RawTable` the local engine builds."""
     frame = frame.sort_values(ROW, kind="stable")
+    unreadable = frame[BAD].notna().to_numpy()
+    bad = [
+        (int(r), str(t))
+        for r, t in zip(frame[ROW][unreadable], frame[BAD][unreadable], strict=True)
+    ]
+    frame = frame.loc[~unreadable]
     rows = frame[ROW].to_numpy(dtype=np.int64)
     text = {c: frame[c].astype(object).where(frame[c].notna(), "").astype(str) for c in columns}
     table = pa.table({c: pa.array(v.tolist(), pa.string()) for c, v in text.items()})
     from relapse_ml.batch.chunk import raw_table
 
-    return raw_table(name, ArrowBatch(table, rows), Path(name))
+    return raw_table(name, ArrowBatch(table, rows, bad), Path(name))
+
+
+def _split_unreadable(patients: RawTable, measurements: RawTable):
+    """Route unreadable measurement rows as the local engine's routing pass does.
+
+    Returns the measurements keeping only unreadable rows of this bucket's
+    patients, the unreadable rows of unknown patients (orphans), and those that
+    name no patient (structural: the local engine stops at the first of them).
+    """
+    if not measurements.bad_rows:
+        return measurements, [], []
+    header = list(measurements.frame.columns)
+    known = {str(p).strip() for p in patients.frame.get("patient_id", [])}
+    known |= {bad_row_id(text, list(patients.frame.columns)) for _, text in patients.bad_rows}
+    known.discard("")
+    kept, orphans, anonymous = [], [], []
+    for row, text in measurements.bad_rows:
+        pid = bad_row_id(text, header)
+        if not pid:
+            anonymous.append(
+                Problem(
+                    STRUCTURAL,
+                    "measurements",
+                    None,
+                    row,
+                    None,
+                    f"{len(header)} fields",
+                    f"a row that cannot be read: {text[:60]!r}",
+                )
+            )
+        elif pid in known:
+            kept.append((row, text))
+        else:
+            orphans.append((pid, row))
+    routed = RawTable(
+        measurements.name,
+        measurements.path,
+        measurements.frame,
+        measurements.row_numbers,
+        tuple(kept),
+    )
+    return routed, orphans, anonymous
 
 
 def _bucket_results(
@@ -100,14 +138,23 @@ def _bucket_results(
     """Run :func:`process_chunk` on one bucket; results as (kind, row, JSON payload) rows."""
     if len(patients) == 0 and len(measurements) == 0:
         return pd.DataFrame({"__kind": [], ROW: [], "__payload": []})
+    raw_patients = _as_raw("patients", patients, p_cols)
+    raw_measurements, unreadable_orphans, anonymous = _split_unreadable(
+        raw_patients, _as_raw("measurements", measurements, m_cols)
+    )
+    if anonymous:
+        payload = json.dumps([p.to_dict() for p in anonymous])
+        return pd.DataFrame({"__kind": ["unreadable"], ROW: [0], "__payload": [payload]})
     result = process_chunk(
         model,
-        _as_raw("patients", patients, p_cols),
-        _as_raw("measurements", measurements, m_cols),
+        raw_patients,
+        raw_measurements,
         scorer=scorer,
         top_k=top_k,
         model_version=model_version,
     )
+    for pid, row in unreadable_orphans:
+        result.orphans.add(pa.array([pid]), np.array([row]), unreadable=True)
     kinds, rows, payloads = [], [], []
     if result.structural:
         kinds.append("structural")
@@ -131,11 +178,32 @@ def _bucket_results(
     for pid, row in result.orphans.first_row.items():
         kinds.append("orphan")
         rows.append(row)
-        payloads.append(json.dumps([pid, row, result.orphans.n_rows[pid]]))
+        payload = [pid, row, result.orphans.n_rows[pid], result.orphans.reason.get(pid, "unknown")]
+        payloads.append(json.dumps(payload))
     kinds.append("drift")
     rows.append(0)
     payloads.append(json.dumps({**result.drift.to_dict(), "n_input": result.n_input}))
     return pd.DataFrame({"__kind": kinds, ROW: rows, "__payload": payloads})
+
+
+def _structural(small: list) -> list[Problem]:
+    """Structural problems of all buckets, as the local engine reports them.
+
+    Locally, the routing pass stops at the first unreadable measurement row
+    that names no patient, before any chunk is validated.
+    """
+
+    def problems(kind: str) -> list[Problem]:
+        found = [
+            Problem(**{k: v for k, v in p.items() if k != "message"})
+            for r in small
+            if r["__kind"] == kind
+            for p in json.loads(r["__payload"])
+        ]
+        return sorted(found, key=lambda p: p.row or 0)
+
+    unreadable = problems("unreadable")
+    return unreadable[:1] if unreadable else problems("structural")
 
 
 def _json_default(value: object) -> object:
@@ -162,6 +230,7 @@ class SparkEngine:
         self.chunk_size = chunk_size
         self.master = master
         self._spark = None
+        self._started = False
         self._patients = None
         self._measurements = None
 
@@ -170,15 +239,15 @@ class SparkEngine:
         from relapse_ml.batch.engine import check_required_columns
 
         patients_path, measurements_path = check_required_columns(self.folder)
-        self._spark = _spark_session(self.master)
+        self._spark, self._started = _spark_session(self.master)
         self._p_cols = read_header("patients", patients_path)
         self._m_cols = read_header("measurements", measurements_path)
-        patients = _read_numbered(self._spark, patients_path, "patients").cache()
+        patients = read_numbered(self._spark, patients_path, "patients").cache()
         n = patients.count()
         n_buckets = max(1, math.ceil(n / self.chunk_size))
         self._patients = _bucketed(patients, n_buckets)
         self._measurements = _bucketed(
-            _read_numbered(self._spark, measurements_path, "measurements"), n_buckets
+            read_numbered(self._spark, measurements_path, "measurements"), n_buckets
         )
         return n
 
@@ -210,13 +279,8 @@ class SparkEngine:
             .cache()
         )
         small = results.filter(~F.col("__kind").isin("scored", "reject")).collect()
-        structural = [r for r in small if r["__kind"] == "structural"]
-        if structural:
-            problems = [
-                Problem(**{k: v for k, v in p.items() if k != "message"})
-                for r in structural
-                for p in json.loads(r["__payload"])
-            ]
+        problems = _structural(small)
+        if problems:
             yield ChunkResult(
                 pd.DataFrame(), reject_frame([]), OrphanRows(), tuple(problems), DriftCounts(), 0
             )
@@ -243,18 +307,18 @@ class SparkEngine:
                 payload.pop("n_input")
                 drift.merge(DriftCounts.from_dict(payload))
             elif row["__kind"] == "orphan":
-                pid, first, count = payload
+                pid, first, count, reason = payload
                 orphans.first_row[pid] = first
                 orphans.n_rows[pid] = count
-                orphans.reason[pid] = "unknown"
+                orphans.reason[pid] = reason
         yield ChunkResult(pd.DataFrame(), reject_frame([]), orphans, (), drift, 0)
         results.unpersist()
 
     def close(self) -> None:
-        """Stop the Spark session started by :meth:`prepare`."""
-        if self._spark is not None:
+        """Stop the Spark session if :meth:`prepare` started it (a caller's session stays)."""
+        if self._spark is not None and self._started:
             self._spark.stop()
-            self._spark = None
+        self._spark = None
 
     @staticmethod
     def _stream(results, kind: str, build) -> Iterator[ChunkResult]:

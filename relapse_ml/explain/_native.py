@@ -5,13 +5,15 @@ matrix it actually receives:
 
 - ``LogisticRegression``: the exact closed form of SHAP for a linear model with
   independent features, ``phi_j = w_j (z_j - mean_j)``, base ``b0 = w . mean + c``,
-  where ``mean`` is the column mean of the preprocessed background sample kept in
-  the model's training reference. This is what ``shap.LinearExplainer`` computes
-  (a test asserts equality) without its per-call overhead.
+  where ``mean`` is the column mean of the preprocessed matrix of all training
+  patients, kept in the model's training reference (``preprocessed_means``: no
+  patient rows are stored). This is what ``shap.LinearExplainer`` computes with
+  that matrix as background (a test asserts equality) without its per-call overhead.
 - ``HistGradientBoostingClassifier`` (log-odds) and ``RandomForestClassifier``
   (probability of the positive class): ``shap.TreeExplainer`` with
   ``feature_perturbation="tree_path_dependent"``; ``b0`` is the explainer's
-  expected value (the trees' training-cover-weighted mean output).
+  expected value (the trees' training-cover-weighted mean output): the trees'
+  own node statistics, no stored data.
 
 Either way ``b0`` depends only on the fitted model, so the baseline is one
 constant per model. Every call checks local accuracy, ``b0 + sum(phi)`` equal to
@@ -62,7 +64,7 @@ class NativeExplainer:
     base_value: float
     method: str
     classifier: object
-    background_mean: np.ndarray | None = None
+    column_means: np.ndarray | None = None
     tree_explainer: object | None = None
 
     def native_output(self, Z: np.ndarray) -> np.ndarray:
@@ -78,7 +80,7 @@ class NativeExplainer:
         """Return ``phi`` of shape (n, columns of ``Z``) in the native output space."""
         if self.kind == "linear":
             coef = np.asarray(self.classifier.coef_, dtype=np.float64)[0]
-            return (Z - self.background_mean) * coef
+            return (Z - self.column_means) * coef
         # shap's own additivity check is off: ours below is stricter and also
         # catches what shap misses.
         phi = self.tree_explainer.shap_values(Z, check_additivity=False)
@@ -132,41 +134,48 @@ def check_native_additivity(
         )
 
 
-def _background_mean(classifier: LogisticRegression, Z_background: np.ndarray | None) -> np.ndarray:
-    if Z_background is None or len(Z_background) == 0:
-        raise ExplanationError("a linear explanation needs the background sample of the reference")
-    mean = np.asarray(Z_background, dtype=np.float64).mean(axis=0)
-    if mean.shape[0] != classifier.coef_.shape[1]:
-        raise ExplanationError("background columns do not match the classifier's inputs")
+def _checked_means(classifier: LogisticRegression, column_means: np.ndarray | None) -> np.ndarray:
+    if column_means is None:
+        raise ExplanationError(
+            "a linear explanation needs the training column means of the reference "
+            "(preprocessed_means); retrain the model with this version"
+        )
+    mean = np.asarray(column_means, dtype=np.float64)
+    if mean.shape != (classifier.coef_.shape[1],):
+        raise ExplanationError(
+            f"training column means of shape {mean.shape} do not match the classifier's "
+            f"{classifier.coef_.shape[1]} inputs"
+        )
     return mean
 
 
-def build_native_explainer(classifier: object, Z_background: np.ndarray | None) -> NativeExplainer:
+def build_native_explainer(classifier: object, column_means: np.ndarray | None) -> NativeExplainer:
     """Build the exact explainer for a fitted classifier step.
 
     Parameters
     ----------
     classifier : LogisticRegression, HistGradientBoostingClassifier or RandomForestClassifier
         The fitted ``classifier`` step of the served pipeline.
-    Z_background : ndarray, optional
-        Preprocessed background rows (needed for the linear model only).
+    column_means : ndarray of shape (columns,), optional
+        Column means of the preprocessed training matrix (needed for the linear
+        model only).
 
     Returns
     -------
     NativeExplainer
     """
     if isinstance(classifier, LogisticRegression):
-        mean = _background_mean(classifier, Z_background)
+        mean = _checked_means(classifier, column_means)
         base = float(classifier.coef_[0] @ mean + classifier.intercept_[0])
         return NativeExplainer(
             kind="linear",
             base_value=base,
             method=(
                 "exact linear SHAP (closed form, as shap.LinearExplainer) on the log-odds, "
-                "against the mean of the training background sample"
+                "against the column means of all training patients"
             ),
             classifier=classifier,
-            background_mean=mean,
+            column_means=mean,
         )
     if isinstance(classifier, HistGradientBoostingClassifier | RandomForestClassifier):
         explainer = shap.TreeExplainer(classifier, feature_perturbation="tree_path_dependent")
@@ -194,15 +203,14 @@ def build_native_explainer(classifier: object, Z_background: np.ndarray | None) 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def cached_native_explainer(classifier: object, Z_background_fn) -> NativeExplainer:
+def cached_native_explainer(classifier: object, column_means: np.ndarray | None) -> NativeExplainer:
     """Return the explainer of ``classifier``, building it once per object.
 
-    ``Z_background_fn`` is called (no arguments) only when a linear explainer must be built.
+    ``column_means`` is used only when a linear explainer must be built.
     """
     hit = _CACHE.get(classifier)
     if hit is not None:
         return hit
-    background = Z_background_fn() if isinstance(classifier, LogisticRegression) else None
-    explainer = build_native_explainer(classifier, background)
+    explainer = build_native_explainer(classifier, column_means)
     _CACHE[classifier] = explainer
     return explainer

@@ -11,8 +11,11 @@ the model's reference holds the quartiles, see
 :func:`relapse_ml.explain.ood.extend_reference`); otherwise, with only medians
 in the reference, a value is low or high when it lies more than 10% of the
 training 1st-99th percentile span from the disease median or, for a positive
-median, below half or above twice it. A missing value reads "not
-measured (imputed as ...)", because the model did use the imputed value.
+median, below half or above twice it. The model keeps no median of fewer than
+10 patients: for a rarer disease the comparison is with the median of all
+training patients and says so ("training median, all patients"). A missing
+value reads "not measured (imputed as ...)", because the model did use the
+imputed value.
 """
 
 from __future__ import annotations
@@ -72,8 +75,11 @@ def _comparison_band(
     by_disease = reference.get("median_by_disease", {}).get(spec.name, {})
     median = by_disease.get(disease) if disease is not None else None
     who = f" for {disease}" if median is not None else ""
+    overall = ""
     if median is None:
+        # The model file keeps no median of fewer than 10 patients of a disease.
         median = numeric.get("median")
+        overall = ", all patients" if disease is not None else ""
     if median is None or not np.isfinite(median):
         return None
     quartiles = reference.get("quartiles_by_disease", {}).get(spec.name, {}).get(disease)
@@ -85,7 +91,7 @@ def _comparison_band(
         low, high = median - _TYPICAL_SPAN * span, median + _TYPICAL_SPAN * span
         if median > 0:  # skewed positive quantities: beyond half or twice the median
             low, high = max(low, median / 2), min(high, 2 * median)
-    return low, high, f"{who} (training median {with_unit(spec, median)})"
+    return low, high, f"{who} (training median{overall} {with_unit(spec, median)})"
 
 
 def _comparison(

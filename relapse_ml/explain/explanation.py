@@ -35,7 +35,6 @@ from relapse_ml.explain._native import ExplanationError, NativeExplainer, cached
 from relapse_ml.modeling import preprocessed_to_feature
 from relapse_ml.schema import load_contract
 from relapse_ml.serving.artifact import RelapseRiskModel
-from relapse_ml.serving.reference import background_frame
 
 RISK_ADDITIVITY_TOL = 1e-6
 _SECANT_EPS = 1e-9
@@ -102,12 +101,8 @@ def _preprocess(preprocessor, features: pd.DataFrame) -> np.ndarray:
 
 def native_explainer(model: RelapseRiskModel) -> NativeExplainer:
     """The (cached) native-space explainer of the model's classifier step."""
-    _, preprocessor, classifier = _steps(model)
-
-    def background() -> np.ndarray:
-        return _preprocess(preprocessor, background_frame(model.reference, model.catalogue))
-
-    return cached_native_explainer(classifier, background)
+    _, _, classifier = _steps(model)
+    return cached_native_explainer(classifier, model.reference.get("preprocessed_means"))
 
 
 def risk_map(model: RelapseRiskModel, native: np.ndarray) -> np.ndarray:

@@ -9,7 +9,8 @@ replicate averaging (see ``_panel``).  Definitions (per patient):
   not measured.  ``_log`` is log10(1 + AUC);
 - level at landmark: the last observation on or before L, and its day;
 - fold expansion: peak / first observation from day 0 on (1 when the first
-  observation is the peak; missing when that first value is 0);
+  observation is the peak; missing when that first value is 0, or so small that
+  the ratio overflows);
 - contraction rate: log-linear slope from the peak to the last observation,
   (ln peak - ln last) / (day last - day peak), per day, positive when falling;
   missing when the peak is the last observation;
@@ -94,8 +95,10 @@ def kinetics(s: Series, day: int) -> dict[str, np.ndarray]:
     cmax = s.at_index(s.value, peak)
     auc = trapezoid_auc(s)
     first_value = s.at_index(s.value, first)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         fold = np.where(first_value > 0, cmax / np.where(first_value > 0, first_value, 1.0), np.nan)
+        # A first value so near 0 that the ratio overflows is treated like 0: missing.
+        fold = np.where(np.isfinite(fold), fold, np.nan)
         peak_day, last_day = s.at_index(s.day, peak), s.at_index(s.day, last)
         level = s.at_index(s.value, last)
         ok = (last_day > peak_day) & (level > 0) & (cmax > 0)

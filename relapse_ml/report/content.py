@@ -28,9 +28,11 @@ REPORT_FORMAT_VERSION = 1
 OOD_METHOD = (
     "A patient is flagged as outside the training population when a category (disease, target "
     "antigen, costimulatory domain, sex) never occurred in training, when a value lies beyond the "
-    f"training minimum-maximum widened by {RANGE_MARGIN:.0%} of the 1st-99th percentile span, or "
+    f"training 1st-99th percentile range widened on each side by {RANGE_MARGIN:.0%} of its span "
+    "(or belongs to a measurement taken in fewer than 10 training patients), or "
     f"when more than {NOVELTY_THRESHOLD:.0%} of the measured values lie outside the training "
-    "1st-99th percentiles (novelty score)."
+    "1st-99th percentiles (novelty score). The model keeps no training minimum or maximum "
+    "(each would be one patient's value)."
 )
 
 

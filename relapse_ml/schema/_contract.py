@@ -42,6 +42,9 @@ class ColumnSpec:
         ``"table.column"`` that must contain every value.
     finite : bool
         Whether infinities are rejected (NaN is always "missing").
+    maximum_source : str or None
+        Why ``maximum`` is plausible (physiology, a published value or a physical
+        bound); every numeric patient column has one.
     """
 
     name: str
@@ -58,6 +61,7 @@ class ColumnSpec:
     unique: bool = False
     references: str | None = None
     finite: bool = True
+    maximum_source: str | None = None
 
     def date_bounds(self) -> tuple[dt.date | None, dt.date | None]:
         """Return the inclusive date range, resolving ``"today"`` at call time."""
@@ -102,12 +106,24 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class MarkerSpec:
-    """One entry of the marker catalogue."""
+    """One entry of the marker catalogue.
+
+    Attributes
+    ----------
+    name, unit, group, description : str
+        Catalogue name, the unit every value must be in, mechanism group and meaning.
+    maximum : float
+        Plausible maximum in ``unit``; a larger value is a per-patient problem.
+    maximum_source : str
+        The physiology, published value or physical bound behind ``maximum``.
+    """
 
     name: str
     unit: str
     group: str
     description: str
+    maximum: float
+    maximum_source: str
 
 
 @dataclass(frozen=True)
@@ -185,18 +201,40 @@ def _column(raw: dict[str, Any]) -> ColumnSpec:
         unique=bool(raw.get("unique", False)),
         references=raw.get("references"),
         finite=bool(raw.get("finite", True)),
+        maximum_source=raw.get("max_source"),
+    )
+
+
+def _plausible_maximum(what: str, maximum: Any, source: Any) -> None:
+    """A contract without a plausible maximum and its source is a broken contract."""
+    if isinstance(maximum, bool) or not isinstance(maximum, (int, float)) or not maximum > 0:
+        raise ValueError(f"contract {what} needs a positive plausible maximum, got {maximum!r}")
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError(f"contract {what} needs max_source (why its maximum is plausible)")
+
+
+def _marker(raw: dict[str, Any]) -> MarkerSpec:
+    _plausible_maximum(f"marker {raw['name']!r}", raw.get("max"), raw.get("max_source"))
+    return MarkerSpec(
+        raw["name"],
+        raw["unit"],
+        raw["group"],
+        raw["description"],
+        float(raw["max"]),
+        raw["max_source"].strip(),
     )
 
 
 def parse_contract(document: dict[str, Any]) -> Contract:
     """Build a :class:`Contract` from the parsed YAML document."""
-    markers = {
-        m["name"]: MarkerSpec(m["name"], m["unit"], m["group"], m["description"])
-        for m in document["markers"]
-    }
+    markers = {m["name"]: _marker(m) for m in document["markers"]}
     tables = {}
     for name, raw in document["tables"].items():
         columns = tuple(_column(c) for c in raw["columns"])
+        if name == "patients":
+            for c in columns:
+                if c.dtype in ("number", "integer"):
+                    _plausible_maximum(f"column patients.{c.name}", c.maximum, c.maximum_source)
         if name == "measurements":
             # ``values_from: markers`` ties the marker column to the catalogue.
             columns = tuple(

@@ -5,24 +5,16 @@ from __future__ import annotations
 from relapse_ml.schema._contract import ColumnSpec, Contract, load_contract
 
 
+def _number(bound: float | str | None) -> str:
+    if bound is None:
+        return ""
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
+
+
 def _range(spec: ColumnSpec) -> str:
     if spec.minimum is None and spec.maximum is None:
         return ""
-    low = (
-        ""
-        if spec.minimum is None
-        else f"{spec.minimum:g}"
-        if isinstance(spec.minimum, float)
-        else str(spec.minimum)
-    )
-    high = (
-        ""
-        if spec.maximum is None
-        else f"{spec.maximum:g}"
-        if isinstance(spec.maximum, float)
-        else str(spec.maximum)
-    )
-    return f"{low} to {high}".strip()
+    return f"{_number(spec.minimum)} to {_number(spec.maximum)}".strip()
 
 
 def _values(spec: ColumnSpec) -> str:
@@ -74,12 +66,30 @@ def render_data_dictionary(contract: Contract | None = None) -> str:
     out += [
         "## Marker catalogue",
         "",
-        "| marker | unit | mechanism group | what it is |",
+        "A value above the marker's plausible maximum is rejected like any other "
+        "contract problem (that patient only).",
+        "",
+        "| marker | unit | plausible maximum | mechanism group | what it is | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| `{m.name}` | `{m.unit}` | {m.maximum:g} | {m.group} | {m.description} | "
+        f"{m.maximum_source} |"
+        for m in contract.markers.values()
+    ]
+    out += [
+        "",
+        "## Plausible maxima of the patient columns",
+        "",
+        "The upper end of each numeric patient column's range, and why.",
+        "",
+        "| column | plausible maximum | unit | source |",
         "|---|---|---|---|",
     ]
     out += [
-        f"| `{m.name}` | `{m.unit}` | {m.group} | {m.description} |"
-        for m in contract.markers.values()
+        f"| `{c.name}` | {_number(c.maximum)} | {c.unit or ''} | {c.maximum_source} |"
+        for c in contract.patients.columns
+        if c.dtype in ("number", "integer")
     ]
     out += ["", "## Mechanism groups", ""]
     out += [f"- `{g}`: {contract.group_labels[g]}" for g in contract.groups]

@@ -1,24 +1,23 @@
 """The one trained artifact: raw contract tables in, calibrated risk out.
 
 Batch prediction, REST serving and the clinician report all load this object,
-so training and serving cannot drift apart. It is saved with skops (no pickle):
-only the types listed in :data:`TRUSTED_TYPE_PREFIXES` are loaded.
+so training and serving cannot drift apart. It is saved with skops (no pickle)
+and loaded only after :func:`relapse_ml.serving.trusted_types.audit_archive`
+has checked every type in the file against the exact allowlist.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from relapse_ml.errors import ModelFileError, UntrustedModelError
 from relapse_ml.features import FeatureSpec, attach_measurements
 from relapse_ml.modeling import CalibratedRiskClassifier
-
-# Types a saved artifact may contain: our own classes, scikit-learn, numpy and
-# scipy. Anything else in a file is refused at load time.
-TRUSTED_TYPE_PREFIXES = ("relapse_ml.", "sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 
 
 @dataclass
@@ -58,8 +57,8 @@ class RelapseRiskModel:
     risk_bands : RiskBands
         Band thresholds and their rationale.
     reference : dict
-        Training-population reference (feature ranges, medians, categories,
-        background sample for explanations, drift bins); see
+        Training-population summaries (1st-99th percentile ranges, medians,
+        categories, column means for explanations, drift bins; no patient rows); see
         :func:`relapse_ml.serving.reference.build_training_reference`.
     trained_at : str
         ISO timestamp of training.
@@ -106,21 +105,73 @@ def save_model(model: RelapseRiskModel, path: Path) -> Path:
     return path
 
 
-def load_model(path: Path) -> RelapseRiskModel:
-    """Load a model saved by :func:`save_model`, trusting only known type prefixes.
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file (recorded at registration, checked before loading)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_model(path: Path, *, expected_sha256: str | None = None) -> RelapseRiskModel:
+    """Load a model saved by :func:`save_model` after checking every type it holds.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.skops`` file.
+    expected_sha256 : str, optional
+        The checksum recorded at registration; a different file is refused.
 
     Raises
     ------
-    ValueError
-        The file contains a type outside :data:`TRUSTED_TYPE_PREFIXES`.
+    UntrustedModelError
+        The file names a type outside the allowlist (nothing is constructed),
+        or its checksum differs from ``expected_sha256``.
+    ModelFileError
+        The file is missing, not a skops archive, or holds something other
+        than a :class:`RelapseRiskModel`.
     """
     import skops.io as sio
 
-    untrusted = sio.get_untrusted_types(file=path)
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_TYPE_PREFIXES)]
-    if refused:
-        raise ValueError(f"{path}: refusing to load untrusted types: {', '.join(refused)}")
-    model = sio.load(path, trusted=untrusted)
+    from relapse_ml.serving.trusted_types import (
+        ArchiveRefused,
+        audit_archive,
+        check_tree_structure,
+    )
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist")
+    if expected_sha256 is not None and file_sha256(path) != expected_sha256:
+        raise UntrustedModelError(
+            f"{path}: sha256 differs from the one recorded at registration "
+            f"({expected_sha256[:12]}...): the artifact was changed after registration"
+        )
+    try:
+        trusted = audit_archive(path)
+    except ArchiveRefused as exc:
+        error = UntrustedModelError if exc.types else ModelFileError
+        raise error(f"{path}: {exc.reason}") from None
+    try:
+        # Belt and braces: skops' own audit must find nothing beyond what we trust.
+        extra = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
+        if extra:
+            raise UntrustedModelError(f"{path}: holds untrusted types (refused): {extra!r}")
+        model = sio.load(path, trusted=trusted)
+    except UntrustedModelError:
+        raise
+    except Exception as exc:  # a corrupt but allowlisted file: say so in one line
+        raise ModelFileError(
+            f"{path}: not a loadable relapse-ml model ({type(exc).__name__}: {exc})".splitlines()[0]
+        ) from None
     if not isinstance(model, RelapseRiskModel):
-        raise ValueError(f"{path} does not hold a RelapseRiskModel")
+        raise ModelFileError(
+            f"{path} holds a {type(model).__module__}.{type(model).__name__}, not a relapse-ml model"
+        )
+    try:
+        check_tree_structure(model)
+    except ArchiveRefused as exc:
+        raise UntrustedModelError(f"{path}: {exc.reason}") from None
     return model

@@ -1,9 +1,16 @@
-"""The training population as a reference: ranges, medians, categories, drift bins, background.
+"""The training population as a reference: ranges, medians, categories, drift bins, means.
 
 Stored inside the model artifact as plain dicts of numbers, strings and numpy
 arrays (skops-friendly), so explanations ("low for B-ALL, training median
 24,000"), out-of-distribution warnings and drift reports all compare against
 the same population the model learned from.
+
+A model file travels between centres, so the reference holds summaries only:
+no patient's feature row, no minimum or maximum (one patient's value: ranges
+are the 1st and 99th percentiles), and no summary of fewer than
+:data:`MIN_GROUP` patients (a median of 1 to 9 values is close to, or is, a
+patient's value; such summaries are left out, and readers fall back to the
+overall figure).
 """
 
 from __future__ import annotations
@@ -14,36 +21,34 @@ import pandas as pd
 from relapse_ml.features import FeatureSpec
 
 PSI_BINS = 10
+# Smallest number of patients (with a value) any stored summary may describe.
+MIN_GROUP = 10
 
 
 def _numeric_summary(values: np.ndarray) -> dict[str, float]:
     finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return {
-            "median": np.nan,
-            "q01": np.nan,
-            "q99": np.nan,
-            "min": np.nan,
-            "max": np.nan,
-            "missing_rate": 1.0,
-        }
+    missing_rate = float(1 - finite.size / values.size) if values.size else 1.0
+    if finite.size < MIN_GROUP:
+        return {"median": np.nan, "q01": np.nan, "q99": np.nan, "missing_rate": missing_rate}
     q01, median, q99 = np.quantile(finite, [0.01, 0.5, 0.99])
     return {
         "median": float(median),
         "q01": float(q01),
         "q99": float(q99),
-        "min": float(finite.min()),
-        "max": float(finite.max()),
-        "missing_rate": float(1 - finite.size / values.size),
+        "missing_rate": missing_rate,
     }
 
 
 def psi_bins(values: np.ndarray, n_bins: int = PSI_BINS) -> tuple[np.ndarray, np.ndarray]:
-    """Quantile bin edges of the finite values and the share in each bin (+ a missing bin)."""
+    """Quantile bin edges of the finite values and the share in each bin (+ a missing bin).
+
+    With fewer than :data:`MIN_GROUP` finite values there are no edges (one bin
+    for all measured values): deciles of so few values would be patients' values.
+    """
     finite = values[np.isfinite(values)]
     edges = (
         np.unique(np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1]))
-        if finite.size
+        if finite.size >= MIN_GROUP
         else np.array([])
     )
     return edges, bin_shares(values, edges)
@@ -65,8 +70,7 @@ def build_training_reference(
     catalogue: tuple[FeatureSpec, ...],
     disease: pd.Series,
     *,
-    seed: int,
-    n_background: int = 200,
+    preprocessed: np.ndarray | None = None,
 ) -> dict:
     """Summarise the training feature frame for explanations, OOD checks and drift.
 
@@ -78,18 +82,18 @@ def build_training_reference(
         The feature catalogue (same order as ``features``).
     disease : Series
         Each training patient's disease (for disease-specific medians).
-    seed : int
-        Seeds the background sample.
-    n_background : int
-        Rows kept as the explainers' background sample.
+    preprocessed : ndarray of shape (n, columns), optional
+        The same patients after the model's preprocessing; its column means are
+        the linear explainer's reference point (see :mod:`relapse_ml.explain._native`).
 
     Returns
     -------
     dict
-        ``numeric`` (per feature: median, q01, q99, min, max, missing_rate),
-        ``median_by_disease``, ``categories`` (seen per categorical feature),
-        ``psi_edges`` / ``psi_shares`` (drift bins), ``background`` (a sample of
-        feature rows: dict of column -> array), ``n_patients``.
+        ``numeric`` (per feature: median, q01, q99, missing_rate; NaN with fewer
+        than ``MIN_GROUP`` values), ``median_by_disease`` (diseases with at least
+        ``MIN_GROUP`` values), ``categories`` (seen per categorical feature),
+        ``psi_edges`` / ``psi_shares`` (drift bins), ``preprocessed_means`` (when
+        ``preprocessed`` is given) and ``n_patients`` (when at least ``MIN_GROUP``).
     """
     numeric: dict[str, dict[str, float]] = {}
     by_disease: dict[str, dict[str, float]] = {}
@@ -105,44 +109,38 @@ def build_training_reference(
         values = column.to_numpy(dtype=float, na_value=np.nan)
         numeric[spec.name] = _numeric_summary(values)
         psi_edges[spec.name], psi_shares[spec.name] = psi_bins(values)
-        by_disease[spec.name] = {
-            str(d): float(np.nanmedian(values[disease_values == d]))
-            for d in pd.unique(disease_values)
-            if np.isfinite(values[disease_values == d]).any()
-        }
-    rng = np.random.default_rng(seed)
-    take = np.sort(rng.choice(len(features), size=min(n_background, len(features)), replace=False))
-    background = {
-        spec.name: (
-            features[spec.name]
-            .iloc[take]
-            .astype(object)
-            .where(features[spec.name].iloc[take].notna(), None)
-            .to_numpy(dtype=object)
-            .astype(str)
-            if spec.kind == "categorical"
-            else features[spec.name].iloc[take].to_numpy(dtype=float, na_value=np.nan)
-        )
-        for spec in catalogue
-    }
-    return {
-        "n_patients": len(features),
+        medians = {}
+        for d in pd.unique(disease_values[pd.notna(disease_values)]):
+            group = values[(disease_values == d) & np.isfinite(values)]
+            if group.size >= MIN_GROUP:
+                medians[str(d)] = float(np.median(group))
+        by_disease[spec.name] = medians
+    reference: dict = {
         "numeric": numeric,
         "median_by_disease": by_disease,
         "categories": categories,
         "psi_edges": psi_edges,
         "psi_shares": psi_shares,
-        "background": background,
     }
+    if len(features) >= MIN_GROUP:
+        reference["n_patients"] = len(features)
+    if preprocessed is not None:
+        reference["preprocessed_means"] = preprocessed_means(preprocessed)
+    return reference
 
 
-def background_frame(reference: dict, catalogue: tuple[FeatureSpec, ...]) -> pd.DataFrame:
-    """The background sample as a feature frame (categorical ``"None"`` back to missing)."""
-    columns = {}
-    for spec in catalogue:
-        values = reference["background"][spec.name]
-        if spec.kind == "categorical":
-            columns[spec.name] = pd.Series(values, dtype=object).replace("None", np.nan)
-        else:
-            columns[spec.name] = pd.Series(values, dtype=float)
-    return pd.DataFrame(columns)
+def preprocessed_means(preprocessed: np.ndarray) -> np.ndarray:
+    """Column means of the preprocessed training matrix (all training patients).
+
+    Raises
+    ------
+    ValueError
+        Fewer than ``MIN_GROUP`` rows: a mean of so few rows is nearly a patient's row.
+    """
+    matrix = np.asarray(preprocessed, dtype=np.float64)
+    if matrix.ndim != 2 or len(matrix) < MIN_GROUP:
+        raise ValueError(
+            f"column means need a 2-D matrix of at least {MIN_GROUP} training patients, "
+            f"got shape {matrix.shape}"
+        )
+    return matrix.mean(axis=0)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from relapse_ml.schema import load_contract
 from relapse_ml.simulate import _kinetics as K
 from relapse_ml.simulate import _params as P
 from relapse_ml.simulate._config import SimulationConfig
@@ -231,9 +232,10 @@ def build_measurements(
     limit = np.array([lloq.get(m, 0.0) for m in markers])[mk]
     below = value < limit
     value = np.where(below, limit, value)
-    value = np.where(
-        np.array([marker_units[m] == "%" for m in markers])[mk], np.clip(value, 0, 100), value
-    )
+    # Heavy log-normal tails must not cross the contract's plausible maxima (the
+    # CRP bump can exceed 2,000 mg/L): report the maximum, like a lab's upper limit.
+    maxima = np.array([load_contract().markers[m].maximum for m in markers])
+    value = np.clip(value, 0.0, maxima[mk])
     order = np.lexsort((mk, day, idx))
     return pd.DataFrame(
         {

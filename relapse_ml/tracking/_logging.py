@@ -16,21 +16,27 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, DataType, ParamSchema, ParamSpec, Schema
+from requests.exceptions import RequestException
 
-from relapse_ml.errors import TrackingError
+from relapse_ml.errors import InternalError, RelapseMLError, TrackingError
+from relapse_ml.serving.artifact import file_sha256
+from relapse_ml.tracking._registry import SHA256_TAG
 from relapse_ml.tracking._uri import check_reachable, using_store
 from relapse_ml.tracking.pyfunc import ARTIFACT_KEY
 
 MAX_PARAM_LENGTH = 6000
+# The pyfunc keeps its artifact as artifacts/<file name>: relapse-ml loads only this file.
+ARTIFACT_FILE = f"{ARTIFACT_KEY}.skops"
 
 
 @dataclass(frozen=True)
 class LoggedModel:
-    """Where the model went: the run, the model URI and the artifact path."""
+    """Where the model went: the run, the model URI, and the sha256 of its ``.skops`` file."""
 
     run_id: str
     model_uri: str
     experiment_id: str
+    skops_sha256: str
 
 
 class RunRecorder:
@@ -96,7 +102,16 @@ class RunRecorder:
         pip_requirements: list[str],
         model_config: dict[str, str] | None = None,
     ) -> LoggedModel:
-        """Log the pyfunc (models-from-code, skops artifact) with a signature and a synthetic example."""
+        """Log the pyfunc (models-from-code, skops artifact) with a signature and a synthetic example.
+
+        The ``.skops`` file's sha256 is set as the logged model's :data:`SHA256_TAG`
+        (``runs:/`` URIs are checked against it) and returned for registration.
+        """
+        if Path(artifact_file).name != ARTIFACT_FILE:
+            raise ValueError(
+                f"the model artifact must be named {ARTIFACT_FILE}, not {artifact_file}"
+            )
+        sha256 = file_sha256(artifact_file)
         code = resources.files("relapse_ml.tracking").joinpath("_pyfunc_code.py")
         signature = request_signature(input_example, output_example)
         info = mlflow.pyfunc.log_model(
@@ -106,9 +121,10 @@ class RunRecorder:
             signature=signature,
             input_example=input_example,
             pip_requirements=pip_requirements,
-            model_config=model_config,
+            model_config={**(model_config or {}), "skops_sha256": sha256},
         )
-        return LoggedModel(self.run_id, info.model_uri, self.experiment_id)
+        mlflow.set_logged_model_tags(info.model_id, {SHA256_TAG: sha256})
+        return LoggedModel(self.run_id, info.model_uri, self.experiment_id, sha256)
 
 
 def request_signature(input_example: pd.DataFrame, output_example: pd.DataFrame) -> ModelSignature:
@@ -137,7 +153,15 @@ def request_signature(input_example: pd.DataFrame, output_example: pd.DataFrame)
 def training_run(
     tracking_uri: str, experiment: str, run_name: str | None = None
 ) -> Iterator[RunRecorder]:
-    """Open a run in ``experiment`` on ``tracking_uri`` (checked first; no silent fallback)."""
+    """Open a run in ``experiment`` on ``tracking_uri`` (checked first; no silent fallback).
+
+    Raises
+    ------
+    TrackingError
+        The experiment cannot be used (exit code 2).
+    InternalError
+        The store failed while the run was open (exit code 1).
+    """
     check_reachable(tracking_uri)
     with using_store(tracking_uri):
         try:
@@ -146,8 +170,18 @@ def training_run(
             raise TrackingError(
                 f"cannot use experiment {experiment!r} on {tracking_uri}: {exc.message}"
             ) from None
-        with mlflow.start_run(run_name=run_name) as run:
-            yield RunRecorder(run)
+        try:
+            with mlflow.start_run(run_name=run_name) as run:
+                yield RunRecorder(run)
+        except (MlflowException, RequestException) as exc:
+            # Closing the run fails too when the store went away: report the first failure.
+            if isinstance(exc.__context__, RelapseMLError):
+                raise exc.__context__ from None
+            detail = (str(getattr(exc, "message", exc)).strip().splitlines() or [""])[0]
+            raise InternalError(
+                f"the tracking store {tracking_uri} failed during the run ({detail}); "
+                "the run is incomplete"
+            ) from None
 
 
 def client_for(tracking_uri: str) -> MlflowClient:

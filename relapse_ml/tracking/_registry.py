@@ -7,9 +7,16 @@ from dataclasses import dataclass
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, ErrorCode
+
+from relapse_ml.errors import RegistryError, TrackingError
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# Model version tag holding the sha256 of the registered .skops file.
+SHA256_TAG = "relapse_ml.skops_sha256"
+_NOT_FOUND = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
+_BAD_VALUE = ErrorCode.Name(INVALID_PARAMETER_VALUE)
 
 
 @dataclass(frozen=True)
@@ -57,23 +64,69 @@ def decide_alias(
     return CHALLENGER, f"does not beat the champion by more than {margin} (difference {gain:+.4f})"
 
 
-def _champion(client: MlflowClient, name: str, metric: str) -> tuple[str | None, float | None]:
+def check_model_name(name: str) -> None:
+    """Refuse a registered-model name the registry would reject (before any training).
+
+    Raises
+    ------
+    TrackingError
+        Empty, or holds ``/``, ``:`` or a quote (exit code 2).
+    """
+    if not name or not name.strip() or any(c in name for c in "/:'\"\\") or not name.isprintable():
+        raise TrackingError(
+            f"invalid registered model name {name!r}: use a non-empty name without / : or quotes"
+        )
+
+
+def _failure(action: str, name: str, exc: MlflowException) -> Exception:
+    """The error for a registry call that failed: a bad name is the user's (exit 2)."""
+    if exc.error_code == _BAD_VALUE:
+        return TrackingError(f"cannot {action} registered model {name!r}: {exc.message}")
+    first_line = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else ""
+    return RegistryError(
+        f"cannot {action} registered model {name!r} ({first_line}); nothing was promoted"
+    )
+
+
+def current_champion(
+    client: MlflowClient, name: str, metric: str
+) -> tuple[str | None, float | None]:
+    """The champion's version and ``metric``; (None, None) only when the registry says there is none.
+
+    Raises
+    ------
+    RegistryError
+        The registry could not be read (a down server is not "no champion").
+    TrackingError
+        The registry rejects ``name``.
+    """
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
-        return None, None
+    except MlflowException as exc:
+        if exc.error_code == _NOT_FOUND:
+            return None, None
+        raise _failure("read the champion of", name, exc) from None
     if not version.run_id:
         return str(version.version), None
-    value = client.get_run(version.run_id).data.metrics.get(metric)
+    try:
+        value = client.get_run(version.run_id).data.metrics.get(metric)
+    except MlflowException as exc:
+        raise _failure("read the champion's run of", name, exc) from None
     return str(version.version), value
 
 
 def next_model_version(client: MlflowClient, name: str) -> str:
-    """The version number the next registration of ``name`` will get (registry numbers are sequential)."""
+    """The version number the next registration of ``name`` will get (registry numbers are sequential).
+
+    Raises
+    ------
+    RegistryError
+        The registry could not be read (never guessed as "1").
+    """
     try:
         versions = client.search_model_versions(f"name='{name}'")
-    except MlflowException:
-        return "1"
+    except MlflowException as exc:
+        raise _failure("list the versions of", name, exc) from None
     return str(max((int(v.version) for v in versions), default=0) + 1)
 
 
@@ -87,22 +140,48 @@ def register_and_promote(
     margin: float,
     higher_is_better: bool,
     run_id: str,
+    skops_sha256: str,
 ) -> PromotionDecision:
-    """Register ``model_uri`` as a new version of ``name`` and set its alias by policy."""
-    champion_version, champion_value = _champion(client, name, metric)
+    """Register ``model_uri`` as a new version of ``name`` and set its alias by policy.
+
+    The champion is read first: if that fails, nothing is registered.
+    ``skops_sha256`` is recorded as the version's :data:`SHA256_TAG`, checked
+    whenever relapse-ml loads the version.
+
+    Raises
+    ------
+    RegistryError
+        A registry call failed (exit code 1); no alias was set by this call.
+    TrackingError
+        The registry rejects ``name`` (exit code 2).
+    """
+    champion_version, champion_value = current_champion(client, name, metric)
     try:
         client.get_registered_model(name)
-    except MlflowException:
-        client.create_registered_model(
-            name, description="Relapse risk after CAR T-cell therapy (relapse-ml)"
-        )
+    except MlflowException as exc:
+        if exc.error_code != _NOT_FOUND:
+            raise _failure("read", name, exc) from None
+        try:
+            client.create_registered_model(
+                name, description="Relapse risk after CAR T-cell therapy (relapse-ml)"
+            )
+        except MlflowException as create_exc:
+            raise _failure("create", name, create_exc) from None
     # MLflow 3 logged models live at models:/<model_id>; the server needs the id too.
     model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
-    version = client.create_model_version(name, model_uri, run_id=run_id, model_id=model_id)
+    try:
+        version = client.create_model_version(
+            name, model_uri, run_id=run_id, model_id=model_id, tags={SHA256_TAG: skops_sha256}
+        )
+    except MlflowException as exc:
+        raise _failure("add a version to", name, exc) from None
     alias, reason = decide_alias(
         new_value, champion_value, margin=margin, higher_is_better=higher_is_better
     )
-    client.set_registered_model_alias(name, alias, version.version)
+    try:
+        client.set_registered_model_alias(name, alias, version.version)
+    except MlflowException as exc:
+        raise _failure(f"set @{alias} on", name, exc) from None
     return PromotionDecision(
         name=name,
         version=str(version.version),

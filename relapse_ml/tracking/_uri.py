@@ -14,6 +14,7 @@ import mlflow
 from relapse_ml.errors import TrackingError
 
 DEFAULT_DB_NAME = "mlflow.db"
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 def resolve_tracking_uri(working_dir: Path | None = None) -> str:
@@ -59,9 +60,12 @@ def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
 def using_store(uri: str) -> Iterator[None]:
     """Point MLflow's tracking and registry at ``uri`` for a block, then restore both.
 
-    MLflow keeps these URIs as process-wide state; restoring them keeps one
-    call (a training run, a model load) from redirecting the next.
+    MLflow keeps these URIs as process-wide state, and copies them into
+    ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI`` for subprocesses (never
+    unsetting the registry one); restoring both keeps one call (a training run,
+    a model load) from redirecting the next, or a later ``mlflow models serve``.
     """
+    saved_env = {name: os.environ.get(name) for name in _URI_VARIABLES}
     previous_tracking = mlflow.get_tracking_uri() if mlflow.tracking.is_tracking_uri_set() else None
     previous_registry = mlflow.get_registry_uri() if previous_tracking is not None else None
     mlflow.set_tracking_uri(uri)
@@ -71,3 +75,8 @@ def using_store(uri: str) -> Iterator[None]:
     finally:
         mlflow.set_tracking_uri(previous_tracking)
         mlflow.set_registry_uri(previous_registry)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -11,7 +11,6 @@ has one row per request row: the scored columns of
 from __future__ import annotations
 
 import mlflow.pyfunc
-import numpy as np
 import pandas as pd
 
 ARTIFACT_KEY = "relapse_model"
@@ -56,12 +55,25 @@ def score_request(
     by_id = scored.set_index("patient_id", drop=False)
     for pid in ids:
         if pid in by_id.index and pid not in rejected and not structural:
-            rows.append(by_id.loc[pid])
+            rows.append(by_id.loc[pid].to_dict())
         else:
             reason = rejected.get(pid) or structural or "patient could not be scored"
-            empty = {c: (np.nan if scored[c].dtype.kind == "f" else "") for c in scored.columns}
-            rows.append(pd.Series({**empty, "patient_id": pid, "rejected_reason": reason}))
+            rows.append({"patient_id": pid, "rejected_reason": reason})
     out = pd.DataFrame(rows, columns=scored.columns).reset_index(drop=True)
+    return strict_json_frame(out)
+
+
+def strict_json_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Missing cells as ``None`` so the JSON answer holds ``null``, never ``NaN``.
+
+    Strict JSON parsers reject ``NaN``; MLflow's scoring server writes a float
+    column's missing values as ``NaN``, so such columns become object columns.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        missing = out[column].isna()
+        if missing.any():
+            out[column] = out[column].astype(object).where(~missing, None)
     return out
 
 
@@ -69,11 +81,19 @@ class RelapseRiskPyfunc(mlflow.pyfunc.PythonModel):
     """Loads the skops artifact and scores requests through the shared scoring function."""
 
     def load_context(self, context) -> None:
-        """Load the artifact saved with the model (pickle-free, trusted types only)."""
+        """Load the artifact saved with the model (allowlisted types, checksum from logging).
+
+        Raises
+        ------
+        UntrustedModelError
+            The artifact holds a type off the allowlist or was changed after logging.
+        """
         from relapse_ml.serving.artifact import load_model
 
-        self.model = load_model(context.artifacts[ARTIFACT_KEY])
         config = context.model_config or {}
+        self.model = load_model(
+            context.artifacts[ARTIFACT_KEY], expected_sha256=config.get("skops_sha256") or None
+        )
         self.model_version = str(config.get("model_version", ""))
 
     def predict(

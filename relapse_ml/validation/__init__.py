@@ -21,6 +21,7 @@ from relapse_ml.schema import Contract, load_contract
 from relapse_ml.validation._tables import (
     TypedTable,
     check_known_patients,
+    check_marker_maxima,
     check_measurement_units,
     check_outcome_consistency,
     check_unique_ids,
@@ -150,6 +151,7 @@ def validate_raw_tables(
         if patients is not None:
             check_known_patients(measurements, "measurements", known, collector)
         check_measurement_units(measurements, contract, collector)
+        check_marker_maxima(measurements, contract, collector)
     outcomes = typed.get("outcomes")
     if outcomes is not None and outcomes.usable:
         if patients is not None:

@@ -14,8 +14,6 @@ from relapse_ml.schema import Contract, TableSpec
 from relapse_ml.validation._parse import arrow_text, as_text, out_of_range, parse_column
 from relapse_ml.validation.report import ProblemCollector
 
-PERCENT_UNIT = "%"
-
 
 @dataclass
 class TypedTable:
@@ -180,7 +178,7 @@ def check_known_patients(
 def check_measurement_units(
     table: TypedTable, contract: Contract, collector: ProblemCollector
 ) -> None:
-    """Each row's unit must equal the catalogue's unit for its marker; percentages are <= 100."""
+    """Each row's unit must equal the catalogue's unit for its marker."""
     frame = table.frame
     markers = frame["marker"]
     if not isinstance(markers.dtype, pd.CategoricalDtype):
@@ -211,19 +209,36 @@ def check_measurement_units(
             expected=f"unit {contract.markers[marker].unit!r} for marker {marker}",
             found=unit_text,
         )
-    # A percentage above 100 cannot be in the catalogue's unit.
-    percent_codes = [k for k, m in enumerate(names) if contract.markers[m].unit == PERCENT_UNIT]
-    over = known & np.isin(marker_codes, percent_codes) & (frame["value"].to_numpy() > 100)
-    collector.add_rows(
-        kind=PER_PATIENT,
-        table="measurements",
-        column="value",
-        mask=over,
-        rows=table.row_numbers,
-        patient_ids=table.patient_ids,
-        expected="a percentage from 0 to 100",
-        found=frame["value"].to_numpy(),
-    )
+
+
+def check_marker_maxima(table: TypedTable, contract: Contract, collector: ProblemCollector) -> None:
+    """Each value must be at most its marker's plausible maximum (the catalogue's ``max``).
+
+    A finite value far beyond physiology (1e308 copies/ug) is a data error, and it
+    would overflow derived features; it costs that patient, never the batch.
+    """
+    frame = table.frame
+    markers = frame["marker"]
+    if not isinstance(markers.dtype, pd.CategoricalDtype):
+        return
+    names = list(markers.cat.categories)
+    codes = markers.cat.codes.to_numpy()
+    values = frame["value"].to_numpy(dtype="float64", na_value=np.nan)
+    maxima = np.array([contract.markers[m].maximum for m in names] + [np.inf])
+    with np.errstate(invalid="ignore"):
+        over = values > maxima[np.where(codes >= 0, codes, len(names))]
+    for k in np.unique(codes[over]):
+        spec = contract.markers[names[k]]
+        collector.add_rows(
+            kind=PER_PATIENT,
+            table="measurements",
+            column="value",
+            mask=over & (codes == k),
+            rows=table.row_numbers,
+            patient_ids=table.patient_ids,
+            expected=f"a value <= {spec.maximum:g} {spec.unit} for marker {spec.name}",
+            found=values,
+        )
 
 
 def check_outcome_consistency(table: TypedTable, collector: ProblemCollector) -> None:

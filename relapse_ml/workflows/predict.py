@@ -1,6 +1,11 @@
 """Workflow: ``relapse-ml predict``: streaming batch scoring with explanations, rejects and drift.
 
-Writes three files, each complete or absent (temporary file, then rename):
+Writes three files, all or nothing: each is written to a hidden temporary
+beside its path (``.<name>.relapse-ml-tmp-<pid>-...``), checked, then renamed:
+drift, rejects, and the scores last, so the scores file marks a complete run.
+If anything fails, none of this run's files is left at its path. Temporaries
+and spill files of a killed run are removed by the next run on the same output.
+An input without patients gives header-only files with the full schema:
 
 - the scores (``--out``, CSV or Parquet by extension): one row per scored patient;
 - the rejects (default ``<stem>.rejects.csv`` beside the output): one row per
@@ -11,15 +16,20 @@ Writes three files, each complete or absent (temporary file, then rename):
 
 Every input patient row is in exactly one of the scores and the rejects; the
 job checks this before renaming anything. Structural problems raise
-:class:`relapse_ml.errors.ContractError` (exit code 2) and write nothing.
+:class:`relapse_ml.errors.ContractError` (exit code 2) and write nothing; so do
+output paths that cannot be written (checked before any work). Patients the
+model fails on are rejected with reason ``internal error: ...``; above
+``max_internal_error_share`` of the input, or on a full disk, the run raises
+:class:`relapse_ml.errors.InternalError` (exit code 1) and writes nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -27,15 +37,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from relapse_ml.batch.chunk import REJECT_COLUMNS, orphan_rejects, reject_frame
-from relapse_ml.batch.drift import DriftCounts, drift_report, render_drift
-from relapse_ml.batch.sinks import TableSink, check_table_path
-from relapse_ml.errors import ContractError, UserError
-from relapse_ml.io import atomic_path
+from relapse_ml.batch.chunk import INTERNAL_ERROR, REJECT_COLUMNS, orphan_rejects, reject_frame
+from relapse_ml.batch.drift import DriftCounts, drift_report, render_drift, strict_json
+from relapse_ml.batch.sinks import TableSink, check_table_path, empty_scores
+from relapse_ml.errors import ContractError, InternalError, UserError
+from relapse_ml.io import (
+    atomic_paths,
+    check_output_paths,
+    make_missing_folders,
+    remove_stale_temporaries,
+    temporary_path,
+)
 
 DEFAULT_MODEL_URI = "models:/car-t-relapse@champion"
 DEFAULT_CHUNK_SIZE = 5_000
 ENGINES = ("local", "spark")
+# Above this share of patients failing inside the model, the run fails (a broken
+# model must not look like a good run).
+DEFAULT_MAX_INTERNAL_ERROR_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,7 @@ class PredictSummary:
     engine: str
     chunk_size: int
     drift_summary: dict
+    n_internal_errors: int = 0
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict."""
@@ -80,6 +100,11 @@ class PredictSummary:
             f"rejects: {self.rejects}",
             f"drift:   {self.drift}",
         ]
+        if self.n_internal_errors:
+            lines.append(
+                f"warning: {self.n_internal_errors} patient(s) could not be scored because of "
+                "an internal error; they are in the rejects with reason 'internal error: ...'"
+            )
         if drift_text:
             lines.append(drift_text)
         return "\n".join(lines)
@@ -143,6 +168,7 @@ def run_predict(
     workers: int = 1,
     echo: Callable[[str], None] | None = None,
     scorer: Callable[..., pd.DataFrame] | None = None,
+    max_internal_error_share: float = DEFAULT_MAX_INTERNAL_ERROR_SHARE,
 ) -> PredictSummary:
     """Score every patient of ``data_dir`` with explanations; reject, with reasons, the rest.
 
@@ -172,6 +198,9 @@ def run_predict(
         Receives the summary text (the CLI passes ``typer.echo``).
     scorer : callable, optional
         Scoring function (default :func:`relapse_ml.serving.scoring.score_patients`).
+    max_internal_error_share : float
+        Patients whose scoring fails (rejected with reason ``internal error: ...``)
+        are tolerated up to this share of the input; above it the run fails.
 
     Returns
     -------
@@ -182,9 +211,13 @@ def run_predict(
     ContractError
         Structural problems in the data; nothing is written.
     UserError
-        Bad options (format, engine, top_k, chunk size).
+        Bad options (format, engine, top_k, chunk size) or output paths that
+        cannot be written; checked before any work.
     TrackingError
         The model cannot be loaded.
+    InternalError
+        More than ``max_internal_error_share`` of the patients could not be
+        scored, or the disk is full; nothing is written.
     """
     start = time.perf_counter()
     data_dir, out = Path(data_dir), Path(out)
@@ -198,83 +231,56 @@ def run_predict(
         raise UserError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if top_k < 0 or chunk_size < 1 or workers < 1:
         raise UserError("top_k must be >= 0, chunk_size >= 1 and workers >= 1")
+    if not 0 <= max_internal_error_share <= 1:
+        raise UserError("the share of internal errors allowed must be between 0 and 1")
     if not data_dir.is_dir():
         raise UserError(f"{data_dir} is not a folder")
+    outputs = [drift_path, rejects_path, out]  # renamed in this order: the scores last
+    try:
+        check_output_paths(outputs)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     if scorer is None:
         from relapse_ml.serving.scoring import score_patients as scorer
     from relapse_ml.tracking import load_served_model
 
     served = load_served_model(model_uri)
-    model = served.model
-    with tempfile.TemporaryDirectory(prefix="relapse-ml-predict-") as workdir:
-        runner = _make_engine(engine, data_dir, chunk_size, Path(workdir), workers)
+    for path in outputs:
+        remove_stale_temporaries(path)
+    try:
+        created = make_missing_folders(outputs)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    workdir = temporary_path(out)
+    try:
+        workdir.mkdir()
         try:
-            n_expected = runner.prepare()
-            bar = _Progress(n_expected, progress)
-            with contextlib.ExitStack() as stack:
-                # Entered first, renamed last: the scores appear after rejects and drift.
-                tmp_out = stack.enter_context(atomic_path(out))
-                tmp_rejects = stack.enter_context(atomic_path(rejects_path))
-                tmp_drift = stack.enter_context(atomic_path(drift_path))
-                scores = TableSink(tmp_out, out.suffix.lower())
-                reject_sink = TableSink(tmp_rejects, rejects_path.suffix.lower(), REJECT_COLUMNS)
-                drift = DriftCounts()
-                n_input = n_scored = n_rejected = n_ood = 0
-                orphan_frame = reject_frame([])
-                unknown_rows = 0
-                for result in runner.chunks(
-                    model, scorer=scorer, top_k=top_k, model_version=served.version
-                ):
-                    if result.structural:
-                        raise ContractError(
-                            list(result.structural), summary=f"{data_dir}: the data cannot be used"
-                        )
-                    _check_accounting(result)
-                    scores.write(result.scored)
-                    reject_sink.write(result.rejects)
-                    if result.orphans.first_row:
-                        orphan_frame = pd.concat(
-                            [orphan_frame, orphan_rejects(result.orphans)], ignore_index=True
-                        )
-                        unknown_rows += result.orphans.total_rows
-                    drift.merge(result.drift)
-                    n_input += result.n_input
-                    n_scored += len(result.scored)
-                    n_rejected += len(result.rejects)
-                    n_ood += int(result.scored["ood"].sum()) if len(result.scored) else 0
-                    bar.update(result.n_input)
-                bar.close()
-                if n_input != n_expected:
-                    raise RuntimeError(
-                        f"accounting: {n_expected} patient rows indexed but {n_input} processed"
-                    )
-                orphan_frame = _merge_orphans(orphan_frame)
-                reject_sink.write(orphan_frame)
-                if n_scored == 0:
-                    from relapse_ml.serving.scoring import score_columns
-
-                    scores.close(pd.DataFrame({c: [] for c in score_columns(top_k)}))
-                else:
-                    scores.close()
-                reject_sink.close(reject_frame([]))
-                groups = {s.name: s.group for s in model.catalogue}
-                report = drift_report(drift, model.reference, groups)
-                tmp_drift.write_text(
-                    json.dumps(report, indent=2, default=float, allow_nan=True) + "\n",
-                    encoding="utf-8",
-                )
+            counts = _run(
+                data_dir, served, engine, chunk_size, workdir, workers, scorer, top_k,
+                progress, outputs, max_internal_error_share,
+            )  # fmt: skip
         finally:
-            runner.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+    except BaseException as exc:
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InternalError(
+                f"no space left on the device while writing beside {out}: nothing was written"
+            ) from None
+        raise
     elapsed = time.perf_counter() - start
+    report = counts["report"]
     summary = PredictSummary(
-        n_input=n_input,
-        n_scored=n_scored,
-        n_rejected=n_rejected,
-        n_ood=n_ood,
-        n_unknown_patients=len(orphan_frame),
-        n_unknown_patient_rows=unknown_rows,
+        n_input=counts["n_input"],
+        n_scored=counts["n_scored"],
+        n_rejected=counts["n_rejected"],
+        n_ood=counts["n_ood"],
+        n_unknown_patients=counts["n_unknown_patients"],
+        n_unknown_patient_rows=counts["unknown_rows"],
         elapsed_s=round(elapsed, 3),
-        patients_per_s=round(n_input / elapsed, 1) if elapsed > 0 else 0.0,
+        patients_per_s=round(counts["n_input"] / elapsed, 1) if elapsed > 0 else 0.0,
         output=str(out),
         rejects=str(rejects_path),
         drift=str(drift_path),
@@ -288,10 +294,103 @@ def run_predict(
             "share_ood": report["share_ood"],
             "unseen_categories": report["unseen_categories"],
         },
+        n_internal_errors=counts["n_internal"],
     )
     if echo is not None:
         echo(summary.to_json() if json_summary else summary.render(render_drift(report)))
     return summary
+
+
+def _run(
+    data_dir, served, engine, chunk_size, workdir, workers, scorer, top_k, progress, outputs, share
+) -> dict:
+    """Stream the chunks into temporary files, check them, then rename them (scores last)."""
+    _, rejects_path, out = outputs
+    model = served.model
+    runner = _make_engine(engine, data_dir, chunk_size, workdir, workers)
+    try:
+        n_expected = runner.prepare()
+        bar = _Progress(n_expected, progress)
+        with atomic_paths(outputs) as (tmp_drift, tmp_rejects, tmp_out):
+            scores = TableSink(tmp_out, out.suffix.lower())
+            reject_sink = TableSink(tmp_rejects, rejects_path.suffix.lower(), REJECT_COLUMNS)
+            drift = DriftCounts()
+            n_input = n_scored = n_rejected = n_ood = n_internal = 0
+            orphan_frame = reject_frame([])
+            unknown_rows = 0
+            first_internal = ""
+            for result in runner.chunks(
+                model, scorer=scorer, top_k=top_k, model_version=served.version
+            ):
+                if result.structural:
+                    raise ContractError(
+                        list(result.structural), summary=f"{data_dir}: the data cannot be used"
+                    )
+                _check_accounting(result)
+                scores.write(result.scored)
+                reject_sink.write(result.rejects)
+                if len(result.rejects):
+                    internal = result.rejects["reason"].str.startswith(f"{INTERNAL_ERROR}:")
+                    if internal.any() and not first_internal:
+                        first_internal = str(result.rejects.loc[internal, "reason"].iloc[0])
+                    n_internal += int(internal.sum())
+                if result.orphans.first_row:
+                    orphan_frame = pd.concat(
+                        [orphan_frame, orphan_rejects(result.orphans)], ignore_index=True
+                    )
+                    unknown_rows += result.orphans.total_rows
+                drift.merge(result.drift)
+                n_input += result.n_input
+                n_scored += len(result.scored)
+                n_rejected += len(result.rejects)
+                n_ood += int(result.scored["ood"].sum()) if len(result.scored) else 0
+                bar.update(result.n_input)
+            bar.close()
+            if n_input != n_expected:
+                raise RuntimeError(
+                    f"accounting: {n_expected} patient rows indexed but {n_input} processed"
+                )
+            if n_internal > share * n_input:
+                raise InternalError(
+                    f"{n_internal} of {n_input} patients could not be scored because of "
+                    f"internal errors (more than {share:.1%}); nothing was written; "
+                    f"first: {first_internal}"
+                )
+            orphan_frame = _merge_orphans(orphan_frame)
+            reject_sink.write(orphan_frame)
+            scores.close(empty_scores(top_k))
+            reject_sink.close(reject_frame([]))
+            groups = {s.name: s.group for s in model.catalogue}
+            report = drift_report(drift, model.reference, groups)
+            tmp_drift.write_text(
+                json.dumps(strict_json(report), indent=2, allow_nan=False, default=float) + "\n",
+                encoding="utf-8",
+            )
+            _check_written(
+                [(tmp_out, scores.n_rows, n_scored), (tmp_rejects, reject_sink.n_rows,
+                 n_rejected + len(orphan_frame))]
+            )  # fmt: skip
+    finally:
+        runner.close()
+    return {
+        "n_input": n_input,
+        "n_scored": n_scored,
+        "n_rejected": n_rejected,
+        "n_ood": n_ood,
+        "n_internal": n_internal,
+        "n_unknown_patients": len(orphan_frame),
+        "unknown_rows": unknown_rows,
+        "report": report,
+    }
+
+
+def _check_written(files: list[tuple[Path, int, int]]) -> None:
+    """Before renaming: each file exists, is not empty and holds the rows counted."""
+    for path, written, expected in files:
+        if written != expected or not path.is_file() or path.stat().st_size == 0:
+            raise RuntimeError(
+                f"output check: {path.name} holds {written} rows, {expected} expected"
+            )
 
 
 def _check_accounting(result) -> None:

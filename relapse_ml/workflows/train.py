@@ -152,7 +152,7 @@ def _log(
         if result.warnings:
             run.text("\n".join(result.warnings) + "\n", "warnings.txt")
         with tempfile.TemporaryDirectory(prefix="relapse-ml-") as tmp:
-            artifact = save_model(result.model, Path(tmp) / "relapse_model.skops")
+            artifact = save_model(result.model, Path(tmp) / tracking.ARTIFACT_FILE)
             example = synthetic_request(config.seed)
             output = score_request(result.model, example)
             # The pyfunc echoes its registry version (REST answers carry it); numbers
@@ -175,6 +175,7 @@ def _log(
             margin=config.promotion.margin,
             higher_is_better=config.promotion.higher_is_better,
             run_id=run.run_id,
+            skops_sha256=logged.skops_sha256,
         )
         run.params(decision.to_params())
         if decision.version != expected_version:
@@ -213,12 +214,15 @@ def run_train(data_folder: Path, config: TrainConfig) -> TrainSummary:
     ContractError
         The folder has structural problems.
     TrackingError
-        The tracking store cannot be reached.
+        The tracking store cannot be reached, or the registered name is invalid.
+    RegistryError
+        The registry could not be read or written (nothing is promoted).
     """
     from relapse_ml import tracking
 
     tracking_uri = tracking.resolve_tracking_uri()
     tracking.check_reachable(tracking_uri)
+    tracking.check_model_name(config.registered_name)
     data = validate_folder(data_folder, require_outcomes=True)
     data.raise_for_structural()
     n_excluded = len(data.report.rejected_patients)

@@ -83,10 +83,9 @@ def test_linear_closed_form_is_the_exact_shapley_value():
     X = rng.normal(size=(200, 4))
     y = (X @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(size=200) > 0).astype(int)
     clf = LogisticRegression().fit(X, y)
-    background = X[:50]
-    explainer = build_native_explainer(clf, background)
+    mean = X[:50].mean(axis=0)
+    explainer = build_native_explainer(clf, mean)
     z = X[123]
-    mean = background.mean(axis=0)
 
     def value(subset: tuple[int, ...]) -> float:
         point = mean.copy()
@@ -166,3 +165,19 @@ def test_every_preprocessed_column_maps_to_one_feature(trained):
     assert len(disease_columns) == 6 and (mapping[disease_columns] == "disease").all()
     indicator = [c for c in mapping.index if "missingindicator" in c]
     assert indicator and all(mapping[c] in c for c in indicator)
+
+
+def test_linear_explainer_equals_shap_with_the_training_matrix_as_background():
+    """Column means suffice: shap.LinearExplainer on the full training matrix gives the same values."""
+    import shap
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 5)) + np.arange(5)
+    y = (X @ np.array([1.0, -1.0, 0.5, 0.0, 2.0]) + rng.normal(size=300) > 6).astype(int)
+    clf = LogisticRegression().fit(X, y)
+    ours = build_native_explainer(clf, X.mean(axis=0))
+    # shap samples 100 background rows unless told to keep all of them.
+    reference = shap.LinearExplainer(clf, shap.maskers.Independent(X, max_samples=len(X)))
+    phi, _ = ours.explain(X[:20])
+    np.testing.assert_allclose(phi, reference.shap_values(X[:20]), atol=1e-10)
+    assert ours.base_value == pytest.approx(float(np.ravel(reference.expected_value)[0]))

@@ -56,10 +56,8 @@ REFERENCE = {
     "numeric": {
         "age_years": {
             "median": 50.0,
-            "q01": 20.0,
+            "q01": 30.0,
             "q99": 70.0,
-            "min": 18.0,
-            "max": 80.0,
             "missing_rate": 0.0,
         }
     },
@@ -69,29 +67,28 @@ REFERENCE = {
 
 
 def test_ood_rules_by_hand():
-    # Range widened by 10% of q99 - q01 = 50 -> [13, 85].
+    # The 1st-99th percentile range widened by 50% of q99 - q01 = 40 -> [10, 90].
     frame = pd.DataFrame(
         {
-            "age_years": [50.0, 84.0, 86.0, np.nan, 12.0],
+            "age_years": [50.0, 89.0, 91.0, np.nan, 9.0],
             "disease": ["B-ALL", "LBCL", "B-ALL", "MM", None],
         }
     )
     ood, reasons, novelty = assess_ood(_stub(REFERENCE), frame)
     assert ood.tolist() == [False, False, True, True, True]
     assert reasons[0] == "" and reasons[1] == ""
-    assert "Age 86 years outside the training range 18-80 years" in reasons[2]
+    assert (
+        "Age 91 years far outside the training range (1st-99th percentile 30-70 years)"
+        in reasons[2]
+    )
     assert reasons[3] == "disease MM was not seen in training"
-    # Novelty: share of measured numeric values outside [q01, q99]; 84 and 86 and 12 are.
+    # Novelty: share of measured numeric values outside [q01, q99]; 89 and 91 and 9 are.
     np.testing.assert_allclose(novelty, [0.0, 1.0, 1.0, 0.0, 1.0])
 
 
 def test_novelty_alone_flags_a_patient():
     specs = tuple(FeatureSpec(f"x{i}", "tme", "numeric", "", f"X{i}", ()) for i in range(10))
-    reference = {
-        "numeric": {
-            s.name: {"median": 5.0, "q01": 1.0, "q99": 9.0, "min": 0.0, "max": 10.0} for s in specs
-        }
-    }
+    reference = {"numeric": {s.name: {"median": 5.0, "q01": 1.0, "q99": 9.0} for s in specs}}
     # Values just outside q01-q99 but inside the range: 3 of 10 (0.3 > 0.2) flags, 2 of 10 does not.
     rows = [[9.5, 0.5, 9.5] + [5.0] * 7, [9.5, 0.5] + [5.0] * 8, [9.5, 0.5] + [np.nan] * 8]
     frame = pd.DataFrame(rows, columns=[s.name for s in specs])
@@ -100,6 +97,15 @@ def test_novelty_alone_flags_a_patient():
     # The third patient has only 2 measured values: too few for the novelty rule alone.
     assert ood.tolist() == [True, False, False]
     assert reasons[0].startswith("novelty score 0.30: 3 of 10 measured values")
+
+
+def test_feature_measured_in_too_few_training_patients_is_flagged():
+    # The reference keeps no percentiles of fewer than 10 values (NaN): any value is unsupported.
+    reference = {"numeric": {"age_years": {"median": np.nan, "q01": np.nan, "q99": np.nan}}}
+    frame = pd.DataFrame({"age_years": [50.0, np.nan], "disease": ["B-ALL", "B-ALL"]})
+    ood, reasons, _ = assess_ood(_stub(reference), frame)
+    assert ood.tolist() == [True, False]
+    assert reasons[0] == "Age 50 years: measured in too few training patients (under 10)"
 
 
 def test_display_helpers():
@@ -134,7 +140,7 @@ def test_describe_value_compares_with_the_disease():
     assert describe_value(CMAX, 50000.0, None, "B-ALL", reference)[1].startswith("high for B-ALL")
     assert (
         describe_value(CMAX, 50000.0, None, "MM", reference)[1]
-        == "high (training median 20,000 copies/ug)"
+        == "high (training median, all patients 20,000 copies/ug)"
     )
     # Missing values say what the model used instead.
     assert describe_value(CMAX, np.nan, 18000.0, "B-ALL", reference) == (

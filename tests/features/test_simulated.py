@@ -6,11 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from relapse_ml import simulate, validation
 from relapse_ml.features import FeatureConfig, LandmarkFeatures, attach_measurements
 from relapse_ml.features._reference import naive_features
-
-simulate = pytest.importorskip("relapse_ml.simulate")
-validation = pytest.importorskip("relapse_ml.validation")
 
 
 @pytest.fixture(scope="module")

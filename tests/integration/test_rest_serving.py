@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -30,6 +30,10 @@ pytestmark = [
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 180
 GROUPS = ["antigen", "exhaustion", "persistence", "tme", "clinical"]
+README = Path(__file__).resolve().parents[2] / "README.md"
+README_TEXT = README.read_text()
+# The README's serve command, as shown (its port is replaced by a free one).
+(README_SERVE,) = re.findall(r"^mlflow models serve .*$", README_TEXT, flags=re.M)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,62 @@ def registered(tmp_path_factory):
             os.environ["MLFLOW_TRACKING_URI"] = previous
 
 
-def test_rest_answer_equals_batch_predict(registered, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def served(registered, tmp_path_factory):
+    """``mlflow models serve`` of the champion, as the README starts it, on 127.0.0.1."""
+    _root, uri = registered
+    port = free_port()
+    env = venv_env(MLFLOW_TRACKING_URI=uri)
+    command = [
+        str(Path(sys.executable).parent / "mlflow"),
+        *README_SERVE.split()[1:-1],
+        str(port),
+        "--workers",
+        "1",
+    ]
+    assert command[1:4] == ["models", "serve", "-m"] and command[-4] == "-p"
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://{HOST}:{port}"
+        wait_for_http(f"{url}/ping", STARTUP_TIMEOUT_S, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+        log.close()
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"not strict JSON: {name}")
+
+
+def _post(url: str, body: str) -> dict:
+    """POST ``body`` to /invocations; parse the answer as strict JSON (no NaN/Infinity)."""
+    request = urllib.request.Request(
+        f"{url}/invocations",
+        data=body.encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read(), parse_constant=_reject_constant)
+
+
+def _split_body(frame: pd.DataFrame, params: dict | None = None) -> str:
+    split = json.loads(frame.to_json(orient="split", date_format="iso"))
+    payload = {"dataframe_split": {"columns": split["columns"], "data": split["data"]}}
+    if params:
+        payload["params"] = params
+    return json.dumps(payload)
+
+
+def test_rest_answer_equals_batch_predict(registered, served, tmp_path, monkeypatch):
     _root, uri = registered
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     data_dir = tmp_path / "new"
@@ -63,47 +122,7 @@ def test_rest_answer_equals_batch_predict(registered, tmp_path, monkeypatch):
 
     data = validate_folder(data_dir, include_outcomes=False)
     frame = request_frame(data.patients, data.measurements)
-    split = json.loads(frame.to_json(orient="split", date_format="iso"))
-    body = json.dumps({"dataframe_split": {"columns": split["columns"], "data": split["data"]}})
-
-    port = free_port()
-    env = venv_env(MLFLOW_TRACKING_URI=uri)
-    command = [
-        str(Path(sys.executable).parent / "mlflow"),
-        "models",
-        "serve",
-        "-m",
-        "models:/car-t-relapse@champion",
-        "--env-manager",
-        "local",
-        "-h",
-        HOST,
-        "-p",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://{HOST}:{port}"
-        wait_for_http(f"{url}/ping", STARTUP_TIMEOUT_S, process)
-        request = urllib.request.Request(
-            f"{url}/invocations",
-            data=body.encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=120) as response:
-            answer = pd.DataFrame(json.loads(response.read())["predictions"])
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
-        log.close()
+    answer = pd.DataFrame(_post(served, _split_body(frame))["predictions"])
     answer["patient_id"] = answer["patient_id"].astype(str)
     assert answer["patient_id"].tolist() == batch["patient_id"].tolist()
     assert (answer["rejected_reason"] == "").all()
@@ -120,3 +139,33 @@ def test_rest_answer_equals_batch_predict(registered, tmp_path, monkeypatch):
         # CSV reads an empty text cell back as missing.
         served, batched = answer[column].fillna(""), batch[column].fillna("")
         assert served.astype(str).tolist() == batched.astype(str).tolist()
+
+
+def test_rest_rejects_a_bad_patient_and_scores_the_others(served, tmp_path):
+    """A patient breaking the contract is answered with a reason; the JSON stays strict."""
+    run_simulate(n=4, seed=5, out_dir=tmp_path, fmt="csv")
+    data = validate_folder(tmp_path, include_outcomes=False)
+    frame = request_frame(data.patients, data.measurements)
+    bad = frame["patient_id"].iloc[1]
+    frame["age_years"] = frame["age_years"].astype(object)
+    frame.loc[1, "age_years"] = "not a number"
+    answer = _post(served, _split_body(frame, {"top_k": 2}))["predictions"]
+    assert [row["patient_id"] for row in answer] == frame["patient_id"].tolist()
+    by_id = {row["patient_id"]: row for row in answer}
+    rejected = by_id[bad]
+    assert "age_years" in rejected["rejected_reason"]
+    assert rejected["risk"] is None and rejected["contrib_antigen"] is None
+    scored = [row for pid, row in by_id.items() if pid != bad]
+    assert scored and all(row["rejected_reason"] == "" for row in scored)
+    assert all(0 <= row["risk"] <= 1 for row in scored)
+
+
+def test_readme_curl_request_is_answered(served):
+    """The README's ``curl`` body, sent as written, gets one scored row."""
+    (body,) = re.findall(r"-d '(\{.*?\})'\n```", README_TEXT, flags=re.S)
+    (row,) = _post(served, body)["predictions"]
+    assert row["patient_id"] == "SYNTHETIC-0001"
+    assert row["rejected_reason"] == ""
+    assert 0 <= row["risk"] <= 1
+    assert row["driver_1"] and row["driver_2"]
+    assert "driver_3" not in row  # the request asked for top_k 2

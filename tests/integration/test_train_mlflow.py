@@ -24,6 +24,11 @@ HEADLINE = ("auroc", "auprc", "brier", "calibration_slope", "calibration_interce
 def embedded_store(tmp_path, monkeypatch):
     """Run in an empty folder with no MLFLOW_TRACKING_URI: the embedded sqlite default."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    # mlflow.set_registry_uri copies the URI into the environment and never unsets
+    # it: setting it here makes monkeypatch remove it afterwards, or a later
+    # `mlflow models serve` would use this store.
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "")
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI")
     monkeypatch.chdir(tmp_path)
     yield f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(None)
@@ -163,6 +168,8 @@ def test_train_against_a_real_mlflow_server(
 ):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "")  # removed again afterwards (see embedded_store)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI")
     summary = run_train(
         simulated_cohort,
         load_train_config(

@@ -8,15 +8,14 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
+from relapse_ml import features
+from relapse_ml.features import _synthetic as synthetic
 from relapse_ml.modeling import (
     count_candidate_parameters,
     default_model_families,
     preprocessed_to_feature,
     select_model,
 )
-
-features = pytest.importorskip("relapse_ml.features")
-synthetic = pytest.importorskip("relapse_ml.features._synthetic")
 
 
 @pytest.fixture(scope="module")

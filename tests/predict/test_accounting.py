@@ -157,7 +157,7 @@ def test_sigkill_leaves_no_file_at_the_output_path(model_path, cohort_dirs, tmp_
     try:
         deadline = time.monotonic() + 60
         # Wait until the job is writing (its temporary files exist), then kill it.
-        while not list(out.parent.glob(".pred.parquet.*.tmp")):
+        while not list(out.parent.glob(".pred.parquet.relapse-ml-tmp-*")):
             assert process.poll() is None, "the job ended before it could be killed"
             assert time.monotonic() < deadline, "the job never started writing"
             time.sleep(0.05)

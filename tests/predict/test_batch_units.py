@@ -57,3 +57,33 @@ def test_patient_index_routes_by_chunk(tmp_path):
     assert index.n_rows == 5 and index.n_chunks == 3
     got = index.lookup(pa.array(["E", "A", "C", "Z", "", None]))
     assert got.tolist() == [2, 0, 1, ORPHAN, ORPHAN, ORPHAN]
+
+
+def test_spill_keeps_one_file_per_chunk_in_file_order(tmp_path):
+    from relapse_ml.batch.reading import ArrowBatch
+    from relapse_ml.batch.routing import MeasurementSpill
+
+    spill = MeasurementSpill(tmp_path, 300)
+    for start in (1, 601):  # two routing batches, each touching every chunk
+        rows = np.arange(start, start + 600)
+        table = pa.table({"patient_id": [f"P{r}" for r in rows]})
+        chunk = np.where(rows % 7 == 0, ORPHAN, rows % 300)
+        spill.add(ArrowBatch(table, rows), chunk)
+    spill.close()
+    assert len(list(tmp_path.iterdir())) == 300
+    got = spill.chunk(5, ["patient_id"])
+    assert got.row_numbers.tolist() == [5, 305, 605, 905]
+    assert got.table.column("patient_id").to_pylist() == ["P5", "P305", "P605", "P905"]
+    assert spill.chunk(7, ["patient_id"]).row_numbers.tolist() == [307, 607, 907]
+
+
+def test_every_repeat_of_an_id_is_named(tmp_path):
+    import pytest
+
+    from relapse_ml.errors import ContractError
+
+    path = tmp_path / "patients.csv"
+    path.write_text("patient_id,x\nA,1\nB,1\nA,1\nC,1\nA,1\nC,1\n")
+    with pytest.raises(ContractError) as caught:
+        build_patient_index(path, 2)
+    assert [(p.patient_id, p.row) for p in caught.value.problems] == [("A", 3), ("A", 5), ("C", 6)]

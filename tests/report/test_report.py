@@ -84,3 +84,14 @@ def test_group_chart_escapes_labels_and_scales_bars():
     assert "<b>" not in svg and "&lt;b&gt;x&lt;/b&gt;" in svg
     widths = [float(w) for w in re.findall(r'<rect [^>]*width="([\d.]+)"', svg)]
     assert widths[0] == pytest.approx(2 * widths[1])
+
+
+def test_report_compares_with_percentiles_not_single_patients(report_setup, tmp_path):
+    """The model keeps no training minimum/maximum; the report says what it compares with."""
+    data_dir, model_path, ids = report_setup
+    content = run_explain(data_dir, str(model_path), [ids[1]], tmp_path / "r.html", None)
+    method = content["methods"]["out_of_distribution"]
+    assert "1st-99th percentile range" in method and "minimum-maximum" not in method
+    comparisons = [d["comparison"] for p in content["patients"] for d in p["drivers"]]
+    # Every comparison names the training median it uses (the disease's, or all patients').
+    assert all("training median" in c for c in comparisons if c)

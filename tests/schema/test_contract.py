@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from importlib import resources
 
+import pytest
+import yaml
+
 from relapse_ml.schema import load_contract, render_data_dictionary
+from relapse_ml.schema._contract import contract_text, parse_contract
 
 
 def test_committed_data_dictionary_matches_the_contract(pytestconfig):
@@ -93,3 +97,102 @@ def test_patient_column_groups_follow_the_contract():
         "tgfb_pg_ml",
         "il10_pg_ml",
     }
+
+
+# The numeric patient columns' ranges of shared/spec/data-contract.md, exactly.
+SPEC_PATIENT_MAXIMA = {
+    "age_years": 100,
+    "prior_lines": 20,
+    "ldh_u_per_l": 20000,
+    "marrow_blasts_pct": 100,
+    "metabolic_tumor_volume_ml": 10000,
+    "car_dose_per_kg": 1e9,
+    "product_cd4_cd8_ratio": 100,
+    "product_memory_pct": 100,
+    "product_pd1_pct": 100,
+    "product_tim3_pct": 100,
+    "product_lag3_pct": 100,
+    "vein_to_vein_days": 365,
+    "antigen_pos_pct": 100,
+    "antigen_density": 1e6,
+    "antigen_splice_variant_pct": 100,
+    "treg_pct_cd4": 100,
+    "mdsc_pct_pbmc": 100,
+    "tgfb_pg_ml": 100000,
+    "il10_pg_ml": 100000,
+    "crs_grade": 5,
+    "icans_grade": 5,
+    "steroid_dex_mg": 5000,
+}
+
+
+def test_every_numeric_patient_column_has_the_spec_maximum_and_its_source():
+    numeric = [c for c in load_contract().patients.columns if c.dtype in ("number", "integer")]
+    assert {c.name: float(c.maximum) for c in numeric} == SPEC_PATIENT_MAXIMA
+    for column in numeric:
+        assert column.maximum_source and len(column.maximum_source) > 20, column.name
+
+
+def test_every_marker_has_a_plausible_maximum_and_its_source():
+    contract = load_contract()
+    maxima = {m.name: m.maximum for m in contract.markers.values()}
+    assert maxima == {
+        "car_transgene": 1e7,
+        "car_t_cells": 5e6,
+        "b_cells": 5e6,
+        "pd1_pct_car": 100,
+        "tim3_pct_car": 100,
+        "lag3_pct_car": 100,
+        "pd1_tim3_pct_car": 100,
+        "antigen_pos_pct": 100,
+        "antigen_density": 1e6,
+        "mrd_pct": 100,
+        "il6_pg_ml": 1e7,
+        "il10_pg_ml": 1e7,
+        "tgfb_pg_ml": 1e7,
+        "treg_pct_cd4": 100,
+        "mdsc_pct_pbmc": 100,
+        "ferritin_ng_ml": 1e6,
+        "crp_mg_l": 2000,
+    }
+    for marker in contract.markers.values():
+        assert marker.maximum_source and len(marker.maximum_source) > 20, marker.name
+        if marker.unit == "%":
+            assert marker.maximum == 100 and "percentage" in marker.maximum_source
+    # The same quantity is bounded the same way before and after infusion.
+    assert maxima["antigen_density"] == contract.patients.column("antigen_density").maximum
+    # Generous enough for the published extremes (domain.md), tight enough for absurd ones.
+    assert maxima["ferritin_ng_ml"] > 100_000 and maxima["il6_pg_ml"] > 750_000
+    assert maxima["car_transgene"] > 24_000 and maxima["car_transgene"] < 1e12
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "message"),
+    [
+        (("markers", 0), "max", "marker 'car_transgene' needs a positive plausible maximum"),
+        (("markers", 3), "max_source", "marker 'pd1_pct_car' needs max_source"),
+        (("tables", "patients", "columns", 6), "max", "patients.age_years needs a positive"),
+        (("tables", "patients", "columns", 6), "max_source", "patients.age_years needs max_source"),
+    ],
+)
+def test_a_contract_without_a_maximum_or_its_source_is_refused(path, key, message):
+    document = yaml.safe_load(contract_text())
+    entry = document
+    for step in path:
+        entry = entry[step]
+    del entry[key]
+    with pytest.raises(ValueError, match=message):
+        parse_contract(document)
+
+
+def test_data_dictionary_shows_each_maximum_and_its_source():
+    text = render_data_dictionary()
+    assert "| marker | unit | plausible maximum | mechanism group | what it is | source |" in text
+    contract = load_contract()
+    for marker in contract.markers.values():
+        assert f"| `{marker.name}` | `{marker.unit}` | {marker.maximum:g} |" in text
+        assert marker.maximum_source in text
+    for column in contract.patients.columns:
+        if column.dtype in ("number", "integer"):
+            assert f"| `{column.name}` | {column.maximum:g} | " in text
+            assert column.maximum_source in text
