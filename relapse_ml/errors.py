@@ -48,6 +48,15 @@ class Problem:
         """A structural problem of a whole table (no row or patient)."""
         return cls(STRUCTURAL, table, column, None, None, expected, found)
 
+    @classmethod
+    def unreadable_row(
+        cls, table: str, row: int, text: str, n_fields: int, patient_id: str | None
+    ) -> Problem:
+        """A CSV row the parser could not read: per patient when it names one, else structural."""
+        kind = PER_PATIENT if patient_id else STRUCTURAL
+        found = f"a row that cannot be read: {text[:60]!r}"
+        return cls(kind, table, None, row, patient_id or None, f"{n_fields} fields", found)
+
     def message(self) -> str:
         """Return a one-line human-readable description."""
         where = [f"table {self.table}"]

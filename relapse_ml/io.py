@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -337,7 +339,38 @@ def read_csv_table(name: str, path: Path) -> RawTable:
         kept = np.ones(len(row_numbers), dtype=bool)
         kept[np.array([b[0] for b in bad], dtype=np.int64) - 1] = False
         row_numbers = row_numbers[kept]
+    check_no_spanning_value(table, row_numbers, bad)
     return RawTable(name, path, table.to_pandas(), row_numbers, tuple(bad))
+
+
+class SpanningValueError(ValueError):
+    """A quoted CSV value runs over a line break into later lines (see below)."""
+
+
+def check_no_spanning_value(
+    table: pa.Table, row_numbers: np.ndarray, bad_rows: list[tuple[int, str]] = ()
+) -> None:
+    """Raise ``ValueError`` when a quoted value runs over a line break into later lines.
+
+    No contract value holds a line break, so such a value means a quote that is
+    never closed: the CSV parser then reads every following line into that one
+    row, and the patients on those lines would vanish without a trace. A line
+    break that only ends the file's last value is harmless (that row is
+    reported as unreadable like any other).
+    """
+    spanning = re.compile(r"[\r\n][^\r\n]")
+    rows = [row for row, text in bad_rows if spanning.search(text.rstrip("\r\n"))]
+    for column in table.columns:
+        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+            continue
+        hit = pc.index(pc.match_substring_regex(column, spanning.pattern), True).as_py()
+        if hit >= 0:
+            rows.append(int(row_numbers[hit]))
+    if rows:
+        raise SpanningValueError(
+            f"row {min(rows)}: a quoted value runs over a line break (a quote that is never "
+            "closed), so the rows after it cannot be told apart"
+        )
 
 
 def read_parquet_table(name: str, path: Path, columns: list[str] | None = None) -> RawTable:

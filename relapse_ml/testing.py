@@ -150,3 +150,13 @@ def venv_env(**extra: str) -> dict[str, str]:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)
     return env
+
+
+def stop_process(process: subprocess.Popen, timeout_s: float = 30.0) -> None:
+    """Stop a server started by a test: terminate, then kill if it does not exit in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout_s)

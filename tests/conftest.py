@@ -10,7 +10,7 @@ import pytest
 
 from relapse_ml.config import TrainConfig
 from relapse_ml.serving.artifact import save_model
-from relapse_ml.testing import free_port, quick_train_config, venv_env, wait_for_http
+from relapse_ml.testing import free_port, quick_train_config, stop_process, venv_env, wait_for_http
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.simulate import run_simulate
@@ -50,11 +50,7 @@ def mlflow_server(tmp_path_factory):
         wait_for_http(f"{url}/health", process=process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, 20)
         log.close()
 
 

@@ -7,20 +7,27 @@ Passes over the input (see :mod:`relapse_ml.batch.routing` for why):
 3. patients again in chunks of ``chunk_size`` rows, each with its spilled
    measurements -> :func:`relapse_ml.batch.chunk.process_chunk`.
 
-Peak memory: one routing batch of measurements, a few chunks of patients with
-their measurements and explanations (one per worker, plus one), and the id
-index (12 bytes per patient). The spill files live in ``workdir``, a hidden
+Peak memory: one routing batch of measurements and the id index (12 bytes per
+patient) during passes 1-2, then a few chunks of patients with their
+measurements and explanations (one per worker, plus one). With workers, passes
+1-2 run in a process of their own that ends before scoring starts, and every
+process the engine starts uses glibc's allocator (see :data:`WORKER_ENVIRONMENT`). The spill files live in ``workdir``, a hidden
 folder beside the output that the workflow removes (or the next run, if this
 one was killed).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+
+import pyarrow as pa
 
 from relapse_ml.batch.chunk import ChunkResult, Scorer, process_chunk, raw_table, reject_frame
 from relapse_ml.batch.drift import DriftCounts
@@ -28,7 +35,6 @@ from relapse_ml.batch.reading import iter_batches, read_header, table_file
 from relapse_ml.batch.routing import (
     MeasurementSpill,
     OrphanRows,
-    PatientIndex,
     build_patient_index,
     spill_measurements,
 )
@@ -39,6 +45,33 @@ from relapse_ml.validation import missing_required_columns
 # Measurement rows read per batch in the routing pass: 500,000 cost ~300 MB of
 # peak memory, 250,000 ~230 MB; fewer make many small spill pieces per chunk.
 MEASUREMENT_BATCH_ROWS = 250_000
+# Arrow's default pool (mimalloc) keeps freed pages: the routing pass grew with
+# the input (~100 MB more at 500,000 patients than at 100,000); with glibc's
+# allocator and malloc_trim it does not. Both are read when a process starts, so
+# only processes started by the engine (routing, workers) get them.
+WORKER_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_ARENA_MAX": "2"}
+
+
+def release_memory() -> None:
+    """Give freed heap pages back to the system (glibc ``malloc_trim``; elsewhere a no-op)."""
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+@contextlib.contextmanager
+def _worker_environment() -> Iterator[None]:
+    """Set :data:`WORKER_ENVIRONMENT` while worker processes start (spawn copies it)."""
+    saved = {k: os.environ.get(k) for k in WORKER_ENVIRONMENT}
+    os.environ.update(WORKER_ENVIRONMENT)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def check_required_columns(folder: Path) -> tuple[Path, Path]:
@@ -94,7 +127,7 @@ class LocalEngine:
         self.chunk_size = chunk_size
         self.workdir = Path(workdir)
         self.workers = workers
-        self._index: PatientIndex | None = None
+        self._n_rows: int | None = None
         self._spill: MeasurementSpill | None = None
         self._orphans = OrphanRows()
         self._columns: list[str] = []
@@ -110,14 +143,26 @@ class LocalEngine:
         """
         patients_path, measurements_path = check_required_columns(self.folder)
         self._patients_path = patients_path
-        self._index = build_patient_index(patients_path, self.chunk_size)
-        self._spill, self._orphans, self._columns = spill_measurements(
+        args = (
+            patients_path,
             measurements_path,
-            self._index,
+            self.chunk_size,
             self.workdir,
             max(MEASUREMENT_BATCH_ROWS, self.chunk_size),
         )
-        return self._index.n_rows
+        if self.workers == 1:
+            routed, error = _route(*args)
+        else:
+            # In a process of its own: what the routing pass allocates (and
+            # Arrow's allocator keeps) goes back to the system when it ends, so
+            # the main process does not grow with the input.
+            context = multiprocessing.get_context("spawn")
+            with _worker_environment(), ProcessPoolExecutor(1, mp_context=context) as pool:
+                routed, error = pool.submit(_route, *args).result()
+        if error is not None:
+            raise ContractError(error[0], summary=error[1])
+        self._n_rows, self._spill, self._orphans, self._columns = routed
+        return self._n_rows
 
     def close(self) -> None:
         """Nothing to release (the caller removes ``workdir``)."""
@@ -125,13 +170,20 @@ class LocalEngine:
     def chunks(
         self, model, *, scorer: Scorer, top_k: int, model_version: str
     ) -> Iterator[ChunkResult]:
-        """Process every chunk in file order; a last, patient-less result carries the orphans."""
-        if self._index is None or self._spill is None or self._patients_path is None:
+        """Process every chunk in file order; a last, patient-less result carries the orphans.
+
+        With more than one worker, ``scorer=None`` means the default scorer,
+        imported by the workers only (it pulls shap, ~100 MB per process).
+        """
+        if self._n_rows is None or self._spill is None or self._patients_path is None:
             raise RuntimeError("call prepare() first")
+        if scorer is None and self.workers == 1:
+            from relapse_ml.serving.scoring import score_patients as scorer
         kwargs = {"scorer": scorer, "top_k": top_k, "model_version": model_version}
         if self.workers == 1:
             for patients, measurements in self._chunk_tables():
                 yield process_chunk(model, patients, measurements, **kwargs)
+                release_memory()
         else:
             yield from self._parallel_chunks(model, kwargs)
         yield ChunkResult(
@@ -158,15 +210,36 @@ class LocalEngine:
         # OpenMP threads is not safe); the model is sent once, at start-up.
         context = multiprocessing.get_context("spawn")
         pending: deque[Future] = deque()
-        with ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_init_worker, initargs=(model,)
-        ) as pool:
+        # Workers start on demand, at any submit: the environment stays set throughout.
+        with (
+            _worker_environment(),
+            ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_init_worker, initargs=(model,)
+            ) as pool,
+        ):
             for patients, measurements in self._chunk_tables():
                 pending.append(pool.submit(_score_in_worker, patients, measurements, kwargs))
                 if len(pending) > self.workers:
                     yield pending.popleft().result()
+                    release_memory()
             while pending:
                 yield pending.popleft().result()
+
+
+def _route(patients_path: Path, measurements_path: Path, chunk_size: int, workdir: Path, rows: int):
+    """Index the patients and spill the measurements: ``(routed, None)`` or ``(None, error)``.
+
+    ``error`` is a :class:`ContractError`'s problems and summary (it does not
+    pickle, and this may run in another process).
+    """
+    try:
+        index = build_patient_index(patients_path, chunk_size)
+        spill, orphans, columns = spill_measurements(measurements_path, index, workdir, rows)
+    except ContractError as exc:
+        return None, (exc.problems, str(exc).splitlines()[0])
+    # The number of rows, not the index: chunks are read in file order, so the
+    # index (12 bytes per patient) is not needed once the spill is written.
+    return (index.n_rows, spill, orphans, columns), None
 
 
 _WORKER_MODEL = None
@@ -178,4 +251,11 @@ def _init_worker(model) -> None:
 
 
 def _score_in_worker(patients, measurements, kwargs: dict) -> ChunkResult:
-    return process_chunk(_WORKER_MODEL, patients, measurements, **kwargs)
+    if kwargs["scorer"] is None:
+        from relapse_ml.serving.scoring import score_patients
+
+        kwargs = {**kwargs, "scorer": score_patients}
+    try:
+        return process_chunk(_WORKER_MODEL, patients, measurements, **kwargs)
+    finally:
+        release_memory()

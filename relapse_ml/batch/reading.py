@@ -22,7 +22,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from relapse_ml.errors import ContractError, Problem
-from relapse_ml.io import find_table_files
+from relapse_ml.io import SpanningValueError, check_no_spanning_value, find_table_files
 
 CSV_BLOCK_BYTES = 1 << 24
 
@@ -159,7 +159,9 @@ def _iter_csv(path: Path, header: list[str], columns: list[str] | None) -> Itera
             next_row = int(numbers[-1]) + 1
         taken = list(bad)
         bad.clear()
-        yield ArrowBatch(pa.Table.from_batches([batch]), numbers, taken)
+        table = pa.Table.from_batches([batch])
+        check_no_spanning_value(table, numbers, taken)
+        yield ArrowBatch(table, numbers, taken)
     if bad:
         yield ArrowBatch(
             pa.table({c: pa.array([], pa.string()) for c in (columns or header)}),
@@ -190,6 +192,8 @@ def iter_batches(
         source = _iter_csv(path, header, columns)
     try:
         yield from _rebatch(source, batch_rows)
+    except SpanningValueError as exc:
+        raise structural(name, "a readable table", f"{path.name}: {exc}") from None
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
         reason = str(exc).splitlines()[0]
         if "utf8" in reason.lower():

@@ -217,7 +217,6 @@ class MeasurementSpill:
         self.folder = Path(folder)
         self.n_chunks = n_chunks
         self._schema: pa.Schema | None = None
-        self._options = pa.ipc.IpcWriteOptions(compression="lz4")
         self.bad_rows: dict[int, list[tuple[int, str]]] = {}
 
     def _path(self, chunk: int) -> Path:
@@ -238,9 +237,10 @@ class MeasurementSpill:
         sorted_chunks = sorted_chunks[first:]
         starts = np.flatnonzero(np.r_[True, sorted_chunks[1:] != sorted_chunks[:-1]])
         ends = np.r_[starts[1:], len(sorted_chunks)]
+        options = pa.ipc.IpcWriteOptions(compression="lz4")  # not picklable: not kept
         for start, end in zip(starts, ends, strict=True):
             sink = pa.BufferOutputStream()
-            with pa.ipc.new_stream(sink, self._schema, options=self._options) as writer:
+            with pa.ipc.new_stream(sink, self._schema, options=options) as writer:
                 writer.write_table(table.slice(int(start), int(end - start)))
             data = sink.getvalue()
             with open(self._path(int(sorted_chunks[start])), "ab") as handle:
@@ -324,17 +324,7 @@ def spill_measurements(
             pid = bad_row_id(text, header)
             if not pid:
                 raise ContractError(
-                    [
-                        Problem(
-                            STRUCTURAL,
-                            "measurements",
-                            None,
-                            row,
-                            None,
-                            f"{len(header)} fields",
-                            f"a row that cannot be read: {text[:60]!r}",
-                        )
-                    ],
+                    [Problem.unreadable_row("measurements", row, text, len(header), None)],
                     summary="the data cannot be used",
                 )
             target = int(index.lookup(pa.array([pid]))[0])

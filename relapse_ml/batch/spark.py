@@ -36,7 +36,7 @@ from relapse_ml.batch.drift import DriftCounts
 from relapse_ml.batch.reading import ArrowBatch, bad_row_id, read_header
 from relapse_ml.batch.routing import OrphanRows
 from relapse_ml.batch.spark_reading import BAD, ROW, read_numbered
-from relapse_ml.errors import STRUCTURAL, Problem, UserError
+from relapse_ml.errors import Problem, UserError
 from relapse_ml.io import RawTable
 
 BUCKET = "__bucket"
@@ -107,17 +107,7 @@ def _split_unreadable(patients: RawTable, measurements: RawTable):
     for row, text in measurements.bad_rows:
         pid = bad_row_id(text, header)
         if not pid:
-            anonymous.append(
-                Problem(
-                    STRUCTURAL,
-                    "measurements",
-                    None,
-                    row,
-                    None,
-                    f"{len(header)} fields",
-                    f"a row that cannot be read: {text[:60]!r}",
-                )
-            )
+            anonymous.append(Problem.unreadable_row("measurements", row, text, len(header), None))
         elif pid in known:
             kept.append((row, text))
         else:

@@ -68,18 +68,7 @@ def parse_table(
     )
     for row, text in raw.bad_rows:
         pid = _bad_row_id(raw, text, header)
-        kind = PER_PATIENT if pid else STRUCTURAL
-        collector.add(
-            Problem(
-                kind,
-                spec.name,
-                None,
-                row,
-                pid,
-                f"{len(header)} fields",
-                f"a row that cannot be read: {text[:60]!r}",
-            )
-        )
+        collector.add(Problem.unreadable_row(spec.name, row, text, len(header), pid))
     if spec.name == "patients" and n == 0 and not raw.bad_rows:
         collector.add(Problem.structural(spec.name, "at least one patient row", "no data rows"))
     typed: dict[str, pd.Series] = {}

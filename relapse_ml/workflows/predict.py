@@ -154,6 +154,22 @@ def _make_engine(engine: str, data_dir: Path, chunk_size: int, workdir: Path, wo
     return SparkEngine(data_dir, chunk_size)
 
 
+def _load_served(model_uri: str):
+    """The model behind ``model_uri``; a ``.skops`` file is loaded without importing mlflow."""
+    path = Path(model_uri)
+    if path.is_file() or path.suffix == ".skops":
+        # As load_served_model does for a file, minus mlflow's ~80 MB of imports.
+        from types import SimpleNamespace
+
+        from relapse_ml.serving.artifact import load_model
+
+        model = load_model(path)
+        return SimpleNamespace(model=model, name=model.model_name, version="", uri=model_uri)
+    from relapse_ml.tracking import load_served_model
+
+    return load_served_model(model_uri)
+
+
 def run_predict(
     data_dir: Path,
     model_uri: str = DEFAULT_MODEL_URI,
@@ -240,11 +256,11 @@ def run_predict(
         check_output_paths(outputs)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    if scorer is None:
+    if scorer is None and (engine != "local" or workers == 1):
+        # Local workers import the default scorer themselves: here it would only
+        # cost memory (it pulls shap, ~100 MB).
         from relapse_ml.serving.scoring import score_patients as scorer
-    from relapse_ml.tracking import load_served_model
-
-    served = load_served_model(model_uri)
+    served = _load_served(model_uri)
     for path in outputs:
         remove_stale_temporaries(path)
     try:
@@ -358,7 +374,8 @@ def _run(
                 )
             orphan_frame = _merge_orphans(orphan_frame)
             reject_sink.write(orphan_frame)
-            scores.close(empty_scores(top_k))
+            # Only an empty run needs the schema (its import pulls shap into this process).
+            scores.close(empty_scores(top_k) if scores.n_rows == 0 else None)
             reject_sink.close(reject_frame([]))
             groups = {s.name: s.group for s in model.catalogue}
             report = drift_report(drift, model.reference, groups)

@@ -24,7 +24,7 @@ from mlflow import MlflowClient
 
 from relapse_ml.cli import app
 from relapse_ml.schema import render_data_dictionary
-from relapse_ml.testing import venv_env, wait_for_http
+from relapse_ml.testing import stop_process, venv_env, wait_for_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -203,9 +203,4 @@ def test_readme_mlflow_ui_command_serves_the_store(readme_run):
             names = [m["name"] for m in json.loads(response.read())["registered_models"]]
         assert "car-t-relapse" in names
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+        stop_process(process, 30)

@@ -10,9 +10,7 @@ An unreadable row that names no patient stops the run (structural) on both.
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,22 +90,6 @@ CASES: dict[str, tuple[str, Callable[[Lines], int], str | None]] = {
         _pid(N_PATIENTS),
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def spark_session():
-    """One Spark session for the module (the engine reuses it and leaves it running)."""
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "8")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")

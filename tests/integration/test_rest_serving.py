@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from relapse_ml.serving.scoring import request_frame
-from relapse_ml.testing import free_port, quick_train_config, venv_env, wait_for_http
+from relapse_ml.testing import free_port, quick_train_config, stop_process, venv_env, wait_for_http
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
 from relapse_ml.workflows.simulate import run_simulate
@@ -78,12 +78,7 @@ def served(registered, tmp_path_factory):
         wait_for_http(f"{url}/ping", STARTUP_TIMEOUT_S, process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+        stop_process(process, 30)
         log.close()
 
 

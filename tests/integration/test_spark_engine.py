@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pandas as pd
 import pytest
 
@@ -15,25 +12,10 @@ pytest.importorskip("pyspark", reason="pyspark is not installed (optional extra 
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.usefixtures("spark_session"),
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def spark_session():
-    """One Spark session for the module (the engine reuses it and leaves it running)."""
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "8")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])

@@ -26,7 +26,8 @@ def _tuple(*items: dict) -> dict:
     }
 
 
-def _empty_dict() -> dict:
+def empty_dict_node() -> dict:
+    """The schema node of an empty ``dict``."""
     return {
         "__class__": "dict",
         "__module__": "builtins",
@@ -55,13 +56,13 @@ def payloads(marker: Path) -> dict[str, tuple[str, str, dict]]:
         "numpy.testing._private.utils.runstring": (
             "numpy.testing._private.utils",
             "runstring",
-            _tuple(_json(code), _empty_dict()),
+            _tuple(_json(code), empty_dict_node()),
         ),
         # scipy writes a file of our choosing: a scipy. prefix is not safe either.
         "scipy.io.matlab._mio.savemat": (
             "scipy.io.matlab._mio",
             "savemat",
-            _tuple(_json(str(marker)), _empty_dict()),
+            _tuple(_json(str(marker)), empty_dict_node()),
         ),
     }
 
@@ -74,7 +75,7 @@ def reduce_node(module: str, name: str, args: dict, loader: str) -> dict:
             "__module__": module,
             "__loader__": "LossNode",
             "__reduce__": {"args": args},
-            "content": _empty_dict(),
+            "content": empty_dict_node(),
         }
     return {"__class__": name, "__module__": module, "__loader__": loader, "content": args}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import skops.io as sio
-from hostile import hostile_archive, payloads, write_archive
+from hostile import empty_dict_node, hostile_archive, payloads, write_archive
 from mlflow.pyfunc import PythonModelContext
 from sklearn.linear_model import LogisticRegression
 
@@ -126,18 +126,7 @@ def test_files_that_are_not_a_relapse_model_are_one_line_user_errors(tmp_path):
     sio.dump(LogisticRegression(), estimator)
     mapping = write_archive(
         tmp_path / "dict.skops",
-        {
-            "__class__": "dict",
-            "__module__": "builtins",
-            "__loader__": "DictNode",
-            "content": {},
-            "key_types": {
-                "__class__": "list",
-                "__module__": "builtins",
-                "__loader__": "ListNode",
-                "content": [],
-            },
-        },
+        empty_dict_node(),
     )
     broken = write_archive(
         tmp_path / "broken.skops",
