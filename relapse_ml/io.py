@@ -278,6 +278,26 @@ def _check_utf8_text(path: Path, chunk_size: int = 1 << 24) -> None:
         raise ValueError("the file is not UTF-8 text (it ends inside a character)") from None
 
 
+def csv_text_options(
+    header: list[str], on_invalid_row, include_columns: list[str] | None = None
+) -> dict:
+    """The parse and convert options every CSV reader here uses (validation, batch, Spark).
+
+    Every column is read as text ("" for an empty cell, never null), and rows the
+    parser cannot read go to ``on_invalid_row``; one copy, so that all engines
+    read a file alike.
+    """
+    return {
+        "parse_options": pa_csv.ParseOptions(invalid_row_handler=on_invalid_row),
+        "convert_options": pa_csv.ConvertOptions(
+            column_types={h: pa.string() for h in header},
+            include_columns=include_columns,
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    }
+
+
 def _read_csv_text_columns(
     path: Path, header: list[str], on_invalid_row, use_threads: bool
 ) -> pa.Table:
@@ -285,12 +305,7 @@ def _read_csv_text_columns(
         return pa_csv.read_csv(
             path,
             read_options=pa_csv.ReadOptions(use_threads=use_threads),
-            parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid_row),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={h: pa.string() for h in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+            **csv_text_options(header, on_invalid_row),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         reason = str(exc).split("\n")[0]

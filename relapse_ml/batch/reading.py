@@ -22,7 +22,12 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from relapse_ml.errors import ContractError, Problem
-from relapse_ml.io import SpanningValueError, check_no_spanning_value, find_table_files
+from relapse_ml.io import (
+    SpanningValueError,
+    check_no_spanning_value,
+    csv_text_options,
+    find_table_files,
+)
 
 CSV_BLOCK_BYTES = 1 << 24
 
@@ -133,13 +138,7 @@ def _iter_csv(path: Path, header: list[str], columns: list[str] | None) -> Itera
     reader = pa_csv.open_csv(
         path,
         read_options=pa_csv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
-        parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid_row),
-        convert_options=pa_csv.ConvertOptions(
-            column_types={h: pa.string() for h in header},
-            include_columns=columns,
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
+        **csv_text_options(header, on_invalid_row, columns),
     )
     next_row = 1
     all_bad: set[int] = set()  # unreadable rows are few: keep their numbers to skip them

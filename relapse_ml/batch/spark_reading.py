@@ -25,10 +25,10 @@ import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from relapse_ml.batch.reading import bad_row_id, read_header
+from relapse_ml.io import csv_text_options
 
 ROW = "__row"
 BAD = "__bad"  # raw text of an unreadable CSV row (null for a parsed row)
@@ -90,12 +90,7 @@ def parse_lines(header_line: str, header: list[str], lines: list[str]) -> list[t
     table = pa_csv.read_csv(
         io.BytesIO(text.encode("utf-8")),
         read_options=pa_csv.ReadOptions(use_threads=False),
-        parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid_row),
-        convert_options=pa_csv.ConvertOptions(
-            column_types={h: pa.string() for h in header},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
+        **csv_text_options(header, on_invalid_row),
     )
     parsed = iter(zip(*(table.column(c).to_pylist() for c in header), strict=True))
     pid_at = header.index("patient_id") if "patient_id" in header else None

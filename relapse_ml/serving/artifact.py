@@ -175,3 +175,31 @@ def load_model(path: Path, *, expected_sha256: str | None = None) -> RelapseRisk
     except ArchiveRefused as exc:
         raise UntrustedModelError(f"{path}: {exc.reason}") from None
     return model
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded model and what it is called in the registry (empty version for a file)."""
+
+    model: RelapseRiskModel
+    name: str
+    version: str
+    uri: str
+
+
+def is_model_file(uri: str) -> bool:
+    """Whether a model URI names a local ``.skops`` file rather than an MLflow URI."""
+    path = Path(uri)
+    return path.is_file() or path.suffix == ".skops"
+
+
+def load_model_file(path: Path | str) -> ServedModel:
+    """Load a ``.skops`` file as a :class:`ServedModel` (no MLflow involved).
+
+    Raises
+    ------
+    UntrustedModelError, ModelFileError
+        As :func:`load_model`.
+    """
+    model = load_model(Path(path))
+    return ServedModel(model, model.model_name, "", str(path))

@@ -16,20 +16,10 @@ import mlflow
 from mlflow.exceptions import MlflowException
 
 from relapse_ml.errors import ModelFileError, TrackingError, UserError
-from relapse_ml.serving.artifact import RelapseRiskModel, load_model
+from relapse_ml.serving.artifact import ServedModel, is_model_file, load_model, load_model_file
 from relapse_ml.tracking._logging import ARTIFACT_FILE
 from relapse_ml.tracking._registry import SHA256_TAG
 from relapse_ml.tracking._uri import check_reachable, resolve_tracking_uri, using_store
-
-
-@dataclass(frozen=True)
-class ServedModel:
-    """A loaded model and what it is called in the registry."""
-
-    model: RelapseRiskModel
-    name: str
-    version: str
-    uri: str
 
 
 @dataclass(frozen=True)
@@ -83,10 +73,8 @@ def load_served_model(uri: str) -> ServedModel:
     ModelFileError
         The URI holds no relapse-ml model, or no recorded checksum.
     """
-    path = Path(uri)
-    if path.is_file() or path.suffix == ".skops":
-        model = load_model(path)
-        return ServedModel(model, model.model_name, "", uri)
+    if is_model_file(uri):
+        return load_model_file(uri)
     if not uri.startswith(("models:/", "runs:/")):
         raise UserError(f"{uri} is neither a model file nor a models:/ or runs:/ URI")
     tracking_uri = resolve_tracking_uri()

@@ -156,15 +156,11 @@ def _make_engine(engine: str, data_dir: Path, chunk_size: int, workdir: Path, wo
 
 def _load_served(model_uri: str):
     """The model behind ``model_uri``; a ``.skops`` file is loaded without importing mlflow."""
-    path = Path(model_uri)
-    if path.is_file() or path.suffix == ".skops":
-        # As load_served_model does for a file, minus mlflow's ~80 MB of imports.
-        from types import SimpleNamespace
+    from relapse_ml.serving.artifact import is_model_file, load_model_file
 
-        from relapse_ml.serving.artifact import load_model
-
-        model = load_model(path)
-        return SimpleNamespace(model=model, name=model.model_name, version="", uri=model_uri)
+    if is_model_file(model_uri):
+        # What load_served_model does for a file, without importing mlflow (~80 MB).
+        return load_model_file(model_uri)
     from relapse_ml.tracking import load_served_model
 
     return load_served_model(model_uri)
