@@ -25,8 +25,10 @@ from relapse_ml.explain.explanation import (
     RISK_ADDITIVITY_TOL,
     SCALE_RULE,
     Explanation,
+    adopt_explainer,
     baseline_risk,
     explain_patients,
+    native_explainer,
     to_probability_scale,
 )
 from relapse_ml.explain.ood import NOVELTY_THRESHOLD, RANGE_MARGIN, assess_ood, extend_reference
@@ -42,6 +44,7 @@ __all__ = [
     "Driver",
     "Explanation",
     "ExplanationError",
+    "adopt_explainer",
     "assess_ood",
     "baseline_risk",
     "build_native_explainer",
@@ -54,6 +57,7 @@ __all__ = [
     "global_importance",
     "group_importance",
     "importance_figure",
+    "native_explainer",
     "patient_drivers",
     "risk_interval",
     "to_probability_scale",

@@ -29,12 +29,12 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
-import shap
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from relapse_ml.errors import RelapseMLError
+from relapse_ml.explain._treeshap import TreeArrays, tree_shap
 
 # Native outputs are log-odds (a few units) or probabilities; TreeSHAP works in
 # float64 on float32 thresholds, so exact explanations agree to ~1e-12. The
@@ -65,7 +65,7 @@ class NativeExplainer:
     method: str
     classifier: object
     column_means: np.ndarray | None = None
-    tree_explainer: object | None = None
+    trees: TreeArrays | None = None
 
     def native_output(self, Z: np.ndarray) -> np.ndarray:
         """The classifier's own native output: log-odds (LR, HGB) or P(positive) (RF)."""
@@ -81,13 +81,7 @@ class NativeExplainer:
         if self.kind == "linear":
             coef = np.asarray(self.classifier.coef_, dtype=np.float64)[0]
             return (Z - self.column_means) * coef
-        # shap's own additivity check is off: ours below is stricter and also
-        # catches what shap misses.
-        phi = self.tree_explainer.shap_values(Z, check_additivity=False)
-        phi = np.asarray(phi, dtype=np.float64)
-        if phi.ndim == 3:  # (n, p, classes): forests explain every class
-            phi = phi[:, :, 1]
-        return phi
+        return tree_shap(self.trees, Z)
 
     def explain(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(phi, native_output)`` after checking ``b0 + sum(phi) == native_output``.
@@ -178,6 +172,8 @@ def build_native_explainer(classifier: object, column_means: np.ndarray | None) 
             column_means=mean,
         )
     if isinstance(classifier, HistGradientBoostingClassifier | RandomForestClassifier):
+        import shap  # here only: scoring needs its kernel, not the package (see _treeshap)
+
         explainer = shap.TreeExplainer(classifier, feature_perturbation="tree_path_dependent")
         expected = np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64))
         base = float(expected[1] if expected.size == 2 else expected[0])
@@ -192,7 +188,7 @@ def build_native_explainer(classifier: object, column_means: np.ndarray | None) 
                 f"{type(classifier).__name__}"
             ),
             classifier=classifier,
-            tree_explainer=explainer,
+            trees=TreeArrays.from_explainer(explainer),
         )
     raise ExplanationError(f"no exact explainer for {type(classifier).__name__}")
 
@@ -214,3 +210,13 @@ def cached_native_explainer(classifier: object, column_means: np.ndarray | None)
     explainer = build_native_explainer(classifier, column_means)
     _CACHE[classifier] = explainer
     return explainer
+
+
+def adopt_native_explainer(explainer: NativeExplainer) -> None:
+    """Use ``explainer`` for its own ``classifier`` from now on in this process.
+
+    A batch worker receives the model and its explainer in one pickle (so
+    ``explainer.classifier`` is the model's classifier object) and adopts the
+    explainer instead of building one, which would import shap.
+    """
+    _CACHE[explainer.classifier] = explainer

@@ -8,14 +8,18 @@ for the training run to log.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from relapse_ml.explain._display import display_label, display_unit, natural_value
 from relapse_ml.explain.explanation import Explanation, explain_patients
 from relapse_ml.schema import load_contract
 from relapse_ml.serving.artifact import RelapseRiskModel
+
+if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn: scoring never draws
+    from matplotlib.figure import Figure
 
 
 def global_importance(model: RelapseRiskModel, explanation: Explanation) -> pd.DataFrame:
@@ -66,6 +70,8 @@ def group_importance(explanation: Explanation) -> pd.DataFrame:
 def importance_figure(importance: pd.DataFrame, *, top_n: int = 15, title: str = "") -> Figure:
     """Horizontal bar chart of mean |contribution| (percentage points)."""
     top = importance.head(top_n).iloc[::-1]
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(8, 0.35 * len(top) + 1.2))
     ax = fig.add_subplot()
     ax.barh(top["label"].str.slice(0, 70), 100 * top["mean_abs_contribution"], color="#4a6fa5")
@@ -88,6 +94,8 @@ def dependence_figures(
     """
     importance = global_importance(model, explanation)
     specs = {s.name: s for s in model.catalogue}
+    from matplotlib.figure import Figure
+
     figures: dict[str, Figure] = {}
     for name in importance["feature"].head(top_n):
         spec = specs[name]

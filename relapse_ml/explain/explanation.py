@@ -26,12 +26,17 @@ through the catalogue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from relapse_ml.explain._native import ExplanationError, NativeExplainer, cached_native_explainer
+from relapse_ml.explain._native import (
+    ExplanationError,
+    NativeExplainer,
+    adopt_native_explainer,
+    cached_native_explainer,
+)
 from relapse_ml.modeling import preprocessed_to_feature
 from relapse_ml.schema import load_contract
 from relapse_ml.serving.artifact import RelapseRiskModel
@@ -103,6 +108,20 @@ def native_explainer(model: RelapseRiskModel) -> NativeExplainer:
     """The (cached) native-space explainer of the model's classifier step."""
     _, _, classifier = _steps(model)
     return cached_native_explainer(classifier, model.reference.get("preprocessed_means"))
+
+
+def adopt_explainer(model: RelapseRiskModel, explainer: NativeExplainer) -> None:
+    """Explain ``model`` with ``explainer`` (built elsewhere for an equal model) in this process.
+
+    Parameters
+    ----------
+    model : RelapseRiskModel
+        The model this process scores with.
+    explainer : NativeExplainer
+        :func:`native_explainer` of a copy of ``model`` (e.g. from another process).
+    """
+    _, _, classifier = _steps(model)
+    adopt_native_explainer(replace(explainer, classifier=classifier))
 
 
 def risk_map(model: RelapseRiskModel, native: np.ndarray) -> np.ndarray:

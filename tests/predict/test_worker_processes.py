@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from relapse_ml.errors import ContractError
+from relapse_ml.serving.artifact import save_model
+from relapse_ml.testing import quick_train_config
+from relapse_ml.training import train_relapse_model
+from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
+from relapse_ml.workflows.simulate import run_simulate
 
 
 def test_a_structural_problem_found_while_routing_is_the_same_with_workers(
@@ -57,3 +64,63 @@ def test_the_main_process_imports_neither_shap_nor_mlflow_for_a_model_file(
     accounted, n_scored, imported = json.loads(done.stdout.strip().splitlines()[-1])
     assert accounted and n_scored > 0
     assert imported == []
+
+
+@pytest.fixture(scope="module")
+def tree_model_path(tmp_path_factory) -> Path:
+    """A gradient-boosting model: its explanations need TreeSHAP (shap's kernel)."""
+    folder = tmp_path_factory.mktemp("tree-model")
+    run_simulate(n=600, seed=12, out_dir=folder, fmt="parquet")
+    data = validate_folder(folder, require_outcomes=True)
+    config = quick_train_config("hist_gradient_boosting")
+    result = train_relapse_model(data.patients, data.measurements, data.outcomes, config)
+    return save_model(result.model, folder / "model.skops")
+
+
+# Imported in any process of the run, this records the module's name: workers are
+# spawned interpreters, so only a hook in every interpreter sees what they import.
+IMPORT_HOOK = """
+import os, sys
+
+class _Record:
+    def find_spec(self, name, path=None, target=None):
+        # shap itself is looked up (not imported) to find its kernel: its
+        # submodules are what an import of shap loads.
+        if name in {"numba", "matplotlib", "mlflow"} or name.startswith("shap."):
+            name = name.split(".")[0]
+            folder = os.environ["RELAPSE_ML_TEST_IMPORTS"]
+            open(os.path.join(folder, f"{name}-{os.getpid()}"), "w").close()
+        return None
+
+sys.meta_path.insert(0, _Record())
+"""
+
+
+def test_no_process_of_a_parallel_run_imports_shap_and_scores_equal_one_process(
+    tree_model_path, cohort_dirs, tmp_path
+):
+    # shap (with numba and matplotlib) costs ~100 MB per process: workers use
+    # its TreeSHAP kernel with trees extracted in a short-lived process, and
+    # must explain exactly as one process with shap does.
+    hook, imports = tmp_path / "hook", tmp_path / "imports"
+    hook.mkdir()
+    imports.mkdir()
+    (hook / "sitecustomize.py").write_text(IMPORT_HOOK)
+    out = tmp_path / "two" / "p.csv"
+    script = (
+        "from pathlib import Path\n"
+        "from relapse_ml.workflows.predict import run_predict\n"
+        f"run_predict(Path({str(cohort_dirs['csv'])!r}), {str(tree_model_path)!r}, "
+        f"Path({str(out)!r}), chunk_size=40, workers=2, progress=False)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(hook), "RELAPSE_ML_TEST_IMPORTS": str(imports)}
+    subprocess.run([sys.executable, "-c", script], env=env, timeout=300, check=True)
+    recorded = sorted(p.name.split("-")[0] for p in imports.iterdir())
+    # The one process that builds the explainer imports shap (and what it pulls).
+    assert set(recorded) <= {"shap", "numba", "matplotlib"}
+    assert len({p.name.split("-")[1] for p in imports.iterdir()}) == 1
+    one = tmp_path / "one" / "p.csv"
+    run_predict(cohort_dirs["csv"], str(tree_model_path), one, chunk_size=40, workers=1)
+    parallel, single = pd.read_csv(out), pd.read_csv(one)
+    assert len(single) > 100
+    pd.testing.assert_frame_equal(parallel, single)
