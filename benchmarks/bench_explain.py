@@ -31,10 +31,10 @@ import numpy as np
 import shap
 from _memory import peak_rss_mb
 
+from relapse_ml.artifact import save_model
 from relapse_ml.config import load_train_config
 from relapse_ml.explain import explain_patients
 from relapse_ml.explain.explanation import risk_map
-from relapse_ml.serving.artifact import save_model
 from relapse_ml.serving.scoring import score_patients
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder

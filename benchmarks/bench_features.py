@@ -2,7 +2,7 @@
 
 Prints rows/s of the vectorised pipeline (attach_measurements + LandmarkFeatures),
 the ratio against the naive per-patient ``groupby().apply()`` implementation of the
-same features (``relapse_ml.features._reference``, run in the same process on a
+same features (``tests.features.naive_features``, run in the same process on a
 subset of patients and extrapolated per measurement row), and peak memory traced
 by tracemalloc against the input frames' memory.  Targets (issue 3): >= 1,000,000
 rows/s, >= 20x the naive baseline, peak memory <= 3x the input.
@@ -19,8 +19,8 @@ import time
 import tracemalloc
 
 from relapse_ml.features import FeatureConfig, LandmarkFeatures, attach_measurements
-from relapse_ml.features._reference import naive_features
-from relapse_ml.features._synthetic import synthetic_cohort
+from tests.features.naive_features import naive_features
+from tests.features.synthetic import synthetic_cohort
 
 
 def vectorised(patients, measurements, config):

@@ -93,8 +93,8 @@ def build_cohort(folder: Path, n: int, seed: int = 1000) -> int:
 
 def train_model(folder: Path) -> Path:
     """A gradient-boosting model (one candidate) on 3,000 simulated patients."""
+    from relapse_ml.artifact import save_model
     from relapse_ml.config import load_train_config
-    from relapse_ml.serving.artifact import save_model
     from relapse_ml.training import train_relapse_model
     from relapse_ml.validation import validate_folder
     from relapse_ml.workflows.simulate import run_simulate
@@ -128,7 +128,7 @@ def score(data: str, model: str, out: str, chunk_size: int, workers: int) -> dic
 
 def baseline(data: str, model_path: str) -> dict:
     """Child process: the whole folder in memory, scored at once by the same scorer."""
-    from relapse_ml.serving.artifact import load_model
+    from relapse_ml.artifact import load_model
     from relapse_ml.serving.scoring import score_patients
     from relapse_ml.validation import validate_folder
 

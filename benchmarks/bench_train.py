@@ -25,11 +25,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _memory import peak_rss_mb
 
-from relapse_ml.cohort import build_landmark_task
 from relapse_ml.config import load_train_config
 from relapse_ml.evaluation import auroc
 from relapse_ml.features import LandmarkFeatures, attach_measurements
 from relapse_ml.modeling import default_model_families, make_preprocessor, split_train_test
+from relapse_ml.task import build_landmark_task
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.simulate import run_simulate
 from relapse_ml.workflows.train import run_train

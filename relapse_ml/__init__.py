@@ -35,7 +35,7 @@ _EXPORTS = {
     "train_relapse_model": "relapse_ml.training",
     "score_patients": "relapse_ml.serving.scoring",
     "explain_patients": "relapse_ml.explain",
-    "load_model": "relapse_ml.serving.artifact",
+    "load_model": "relapse_ml.artifact",
     "load_served_model": "relapse_ml.tracking",
     "load_contract": "relapse_ml.schema",
 }

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from relapse_ml.artifact import save_model
 from relapse_ml.config import TrainConfig
-from relapse_ml.serving.artifact import save_model
-from relapse_ml.testing import free_port, quick_train_config, stop_process, venv_env, wait_for_http
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.simulate import run_simulate
+from tests.helpers import free_port, quick_train_config, stop_process, venv_env, wait_for_http
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from relapse_ml.serving.reference import bin_shares
+from relapse_ml.artifact.reference import bin_shares
 
 # Usual reading of the PSI: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift.
 PSI_MODERATE = 0.1

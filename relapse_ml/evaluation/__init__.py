@@ -1,7 +1,7 @@
 """Evaluation of predicted risks: discrimination, calibration, net benefit, subgroups.
 
 Pure functions on arrays and DataFrames (no file I/O, no MLflow). Every metric
-accepts ``sample_weight`` (the IPCW weights of :mod:`relapse_ml.cohort`).
+accepts ``sample_weight`` (the IPCW weights of :mod:`relapse_ml.task`).
 """
 
 from relapse_ml.evaluation.bootstrap import METRIC_NAMES, metrics_with_ci

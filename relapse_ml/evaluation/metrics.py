@@ -1,7 +1,7 @@
 """Weighted discrimination and calibration metrics for a binary outcome.
 
 Every function takes ``y_true`` (0/1), ``y_prob`` (probabilities in [0, 1]) and
-optional ``sample_weight`` (e.g. the IPCW weights of :mod:`relapse_ml.cohort`; all 1
+optional ``sample_weight`` (e.g. the IPCW weights of :mod:`relapse_ml.task`; all 1
 when omitted). Integer weights give the same result as duplicating rows.
 
 Definitions

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from relapse_ml.explain._display import display_label, display_unit, natural_value
+from relapse_ml.artifact import RelapseRiskModel
+from relapse_ml.explain.display import display_label, display_unit, natural_value
 from relapse_ml.explain.explanation import Explanation, explain_patients
 from relapse_ml.schema import load_contract
-from relapse_ml.serving.artifact import RelapseRiskModel
 
 if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn: scoring never draws
     from matplotlib.figure import Figure

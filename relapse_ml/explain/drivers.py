@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from relapse_ml.explain._display import display_label, format_points, with_unit
+from relapse_ml.artifact import RelapseRiskModel
+from relapse_ml.explain.display import display_label, format_points, with_unit
 from relapse_ml.explain.explanation import Explanation
 from relapse_ml.features import FeatureSpec
-from relapse_ml.serving.artifact import RelapseRiskModel
 
 _TYPICAL_SPAN = 0.10
 

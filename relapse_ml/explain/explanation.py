@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from relapse_ml.artifact import RelapseRiskModel
 from relapse_ml.explain._native import (
     ExplanationError,
     NativeExplainer,
@@ -39,7 +40,6 @@ from relapse_ml.explain._native import (
 )
 from relapse_ml.modeling import preprocessed_to_feature
 from relapse_ml.schema import load_contract
-from relapse_ml.serving.artifact import RelapseRiskModel
 
 RISK_ADDITIVITY_TOL = 1e-6
 _SECANT_EPS = 1e-9

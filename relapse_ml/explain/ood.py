@@ -30,9 +30,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from relapse_ml.explain._display import display_label, display_value
+from relapse_ml.artifact import RelapseRiskModel
+from relapse_ml.explain.display import display_label, display_value
 from relapse_ml.features import FeatureSpec
-from relapse_ml.serving.artifact import RelapseRiskModel
 
 RANGE_MARGIN = 0.50
 NOVELTY_THRESHOLD = 0.20
@@ -145,7 +145,7 @@ def extend_reference(
     Parameters
     ----------
     reference : dict
-        Output of :func:`relapse_ml.serving.reference.build_training_reference`.
+        Output of :func:`relapse_ml.artifact.reference.build_training_reference`.
     train_features : DataFrame
         Training features before imputation (must hold the ``disease`` feature).
     catalogue : tuple of FeatureSpec

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logit
 
-from relapse_ml.serving.artifact import RelapseRiskModel
+from relapse_ml.artifact import RelapseRiskModel
 
 INTERVAL_METHOD = (
     "Range of the risk after logistic recalibration with the held-out calibration intercept "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from relapse_ml.artifact import RelapseRiskModel
 from relapse_ml.explain import (
     INTERVAL_METHOD,
     NOVELTY_THRESHOLD,
@@ -18,10 +19,9 @@ from relapse_ml.explain import (
     patient_drivers,
     risk_interval,
 )
-from relapse_ml.explain._display import display_label
+from relapse_ml.explain.display import display_label
 from relapse_ml.explain.drivers import describe_value, imputation_values
 from relapse_ml.schema import load_contract
-from relapse_ml.serving.artifact import RelapseRiskModel
 
 REPORT_FORMAT_VERSION = 1
 

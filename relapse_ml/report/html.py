@@ -12,7 +12,7 @@ import html
 from importlib import resources
 from string import Template
 
-from relapse_ml.explain._display import format_points
+from relapse_ml.explain.display import format_points
 
 _BAND_CLASSES = {"low", "intermediate", "high"}
 _UP, _DOWN, _AXIS = "#c0392b", "#1f6fb2", "#5b6b7b"

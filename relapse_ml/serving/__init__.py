@@ -1,1 +1,1 @@
-"""The served model: the trained artifact, its reference population and the scoring function."""
+"""Scoring: the one function batch, REST and the report call, and REST request handling."""

@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from relapse_ml.artifact import RelapseRiskModel
 from relapse_ml.errors import STRUCTURAL, ContractError, Problem
 from relapse_ml.explain import assess_ood, driver_sentences, explain_patients
 from relapse_ml.io import RawTable
 from relapse_ml.schema import load_contract
-from relapse_ml.serving.artifact import RelapseRiskModel
 from relapse_ml.validation import ValidatedData, validate_raw_tables
 from relapse_ml.validation.report import ProblemCollector
 

@@ -1,7 +1,7 @@
 """Loading the served artifact from a model URI (``models:/name@alias``, ``runs:/``, a path).
 
 relapse-ml downloads only the ``.skops`` file of a logged model and loads it
-with :func:`relapse_ml.serving.artifact.load_model` (allowlisted types, sha256
+with :func:`relapse_ml.artifact.load_model` (allowlisted types, sha256
 recorded at registration). It never calls ``mlflow.pyfunc.load_model``, which
 imports and runs the Python code logged with the model.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import mlflow
 from mlflow.exceptions import MlflowException
 
+from relapse_ml.artifact import ServedModel, is_model_file, load_model, load_model_file
 from relapse_ml.errors import ModelFileError, TrackingError, UserError
-from relapse_ml.serving.artifact import ServedModel, is_model_file, load_model, load_model_file
 from relapse_ml.tracking._logging import ARTIFACT_FILE
 from relapse_ml.tracking._registry import SHA256_TAG
 from relapse_ml.tracking._uri import check_reachable, resolve_tracking_uri, using_store

@@ -18,8 +18,8 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 from requests.exceptions import RequestException
 
+from relapse_ml.artifact import file_sha256
 from relapse_ml.errors import InternalError, RelapseMLError, TrackingError
-from relapse_ml.serving.artifact import file_sha256
 from relapse_ml.tracking._registry import SHA256_TAG
 from relapse_ml.tracking._uri import check_reachable, using_store
 from relapse_ml.tracking.pyfunc import ARTIFACT_KEY

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from relapse_ml.artifact import RelapseRiskModel, load_model
 from relapse_ml.errors import UserError
 from relapse_ml.explain import explain_patients
 from relapse_ml.io import write_text
 from relapse_ml.report import render_html, report_content
-from relapse_ml.serving.artifact import RelapseRiskModel, load_model
 from relapse_ml.validation import ValidatedData, validate_folder
 
 

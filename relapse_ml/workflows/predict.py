@@ -156,7 +156,7 @@ def _make_engine(engine: str, data_dir: Path, chunk_size: int, workdir: Path, wo
 
 def _load_served(model_uri: str):
     """The model behind ``model_uri``; a ``.skops`` file is loaded without importing mlflow."""
-    from relapse_ml.serving.artifact import is_model_file, load_model_file
+    from relapse_ml.artifact import is_model_file, load_model_file
 
     if is_model_file(model_uri):
         # What load_served_model does for a file, without importing mlflow (~80 MB).

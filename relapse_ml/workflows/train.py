@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from relapse_ml.artifact import save_model
 from relapse_ml.config import TrainConfig
 from relapse_ml.errors import ContractError, Problem, UserError
-from relapse_ml.model_card import render_model_card
-from relapse_ml.serving.artifact import save_model
+from relapse_ml.report.model_card import render_model_card
 from relapse_ml.training import TrainingResult, package_version, train_relapse_model
 from relapse_ml.validation import validate_folder
 
@@ -116,7 +116,7 @@ def _log(
     n_excluded: int,
 ) -> TrainSummary:
     from relapse_ml import tracking
-    from relapse_ml.tracking.pyfunc import score_request
+    from relapse_ml.serving.rest import score_request
 
     card = render_model_card(
         name=config.registered_name,

@@ -24,7 +24,7 @@ from mlflow import MlflowClient
 
 from relapse_ml.cli import app
 from relapse_ml.schema import render_data_dictionary
-from relapse_ml.testing import stop_process, venv_env, wait_for_http
+from tests.helpers import stop_process, venv_env, wait_for_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from relapse_ml.cli import main
-from relapse_ml.testing import tiny_tables, write_tables
+from tests.helpers import tiny_tables, write_tables
 
 
 def test_valid_folder_exits_0(tmp_path, capsys):

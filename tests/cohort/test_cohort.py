@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from relapse_ml.cohort import (
+from relapse_ml.errors import UserError
+from relapse_ml.task import (
     TaskDefinitionError,
     build_landmark_task,
     censoring_survival,
     kaplan_meier,
 )
-from relapse_ml.errors import UserError
 
 
 def outcomes(rows: list[tuple[str, bool, int]]) -> pd.DataFrame:

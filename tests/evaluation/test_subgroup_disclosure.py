@@ -13,7 +13,7 @@ from relapse_ml.evaluation.subgroups import (
     recoverable_cells,
     subgroup_metrics,
 )
-from relapse_ml.model_card import render_model_card
+from relapse_ml.report.model_card import render_model_card
 
 
 def cohort(sites: dict[str, tuple[int, int]], disease: dict[str, tuple[int, int]] | None = None):

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from relapse_ml.serving.artifact import RelapseRiskModel
-from relapse_ml.testing import quick_train_config
+from relapse_ml.artifact import RelapseRiskModel
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import ValidatedData, validate_folder
 from relapse_ml.workflows.simulate import run_simulate
+from tests.helpers import quick_train_config
 
 FAMILIES = ("logistic", "hist_gradient_boosting", "random_forest")
 CALIBRATIONS = ("sigmoid", "isotonic")

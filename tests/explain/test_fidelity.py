@@ -21,10 +21,10 @@ import pandas as pd
 import pytest
 
 from relapse_ml.explain import explain_patients
-from relapse_ml.testing import quick_train_config
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.simulate import run_simulate
+from tests.helpers import quick_train_config
 
 T_CELL_GROUPS = ("exhaustion", "persistence", "tme")
 

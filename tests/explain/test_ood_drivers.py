@@ -16,7 +16,7 @@ from relapse_ml.explain import (
     extend_reference,
     patient_drivers,
 )
-from relapse_ml.explain._display import display_label, format_points, format_value, with_unit
+from relapse_ml.explain.display import display_label, format_points, format_value, with_unit
 from relapse_ml.explain.drivers import describe_value
 from relapse_ml.features import FeatureSpec
 

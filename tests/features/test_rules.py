@@ -14,8 +14,8 @@ from relapse_ml.features import (
     attach_measurements,
     feature_catalogue,
 )
-from relapse_ml.features._reference import naive_features
-from relapse_ml.features._synthetic import synthetic_cohort
+from tests.features.naive_features import naive_features
+from tests.features.synthetic import synthetic_cohort
 
 
 def run(patients, measurements, **params) -> pd.DataFrame:

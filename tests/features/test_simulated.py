@@ -8,7 +8,7 @@ import pytest
 
 from relapse_ml import simulate, validation
 from relapse_ml.features import FeatureConfig, LandmarkFeatures, attach_measurements
-from relapse_ml.features._reference import naive_features
+from tests.features.naive_features import naive_features
 
 
 @pytest.fixture(scope="module")

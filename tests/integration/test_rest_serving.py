@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 from relapse_ml.serving.scoring import request_frame
-from relapse_ml.testing import free_port, quick_train_config, stop_process, venv_env, wait_for_http
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
 from relapse_ml.workflows.simulate import run_simulate
 from relapse_ml.workflows.train import run_train
+from tests.helpers import free_port, quick_train_config, stop_process, venv_env, wait_for_http
 
 pytestmark = [
     pytest.mark.integration,

@@ -12,8 +12,8 @@ from mlflow import MlflowClient
 
 from relapse_ml.cli import main
 from relapse_ml.config import load_train_config
-from relapse_ml.testing import assert_valid_risks, free_port
 from relapse_ml.workflows.train import run_train
+from tests.helpers import assert_valid_risks, free_port
 
 pytestmark = pytest.mark.integration
 

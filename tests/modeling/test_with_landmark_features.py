@@ -9,13 +9,13 @@ import pytest
 from scipy.special import expit
 
 from relapse_ml import features
-from relapse_ml.features import _synthetic as synthetic
 from relapse_ml.modeling import (
     count_candidate_parameters,
     default_model_families,
     preprocessed_to_feature,
     select_model,
 )
+from tests.features import synthetic
 
 
 @pytest.fixture(scope="module")

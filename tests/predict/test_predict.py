@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from relapse_ml.artifact import load_model
 from relapse_ml.errors import UserError
-from relapse_ml.serving.artifact import load_model
 from relapse_ml.serving.scoring import score_patients
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict

@@ -11,13 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from relapse_ml.artifact import save_model
 from relapse_ml.errors import ContractError
-from relapse_ml.serving.artifact import save_model
-from relapse_ml.testing import quick_train_config
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
 from relapse_ml.workflows.simulate import run_simulate
+from tests.helpers import quick_train_config
 
 
 def test_a_structural_problem_found_while_routing_is_the_same_with_workers(

@@ -12,15 +12,15 @@ from hostile import empty_dict_node, hostile_archive, payloads, write_archive
 from mlflow.pyfunc import PythonModelContext
 from sklearn.linear_model import LogisticRegression
 
+from relapse_ml.artifact import RelapseRiskModel, file_sha256, load_model, save_model
+from relapse_ml.artifact.trusted_types import TRUSTED_LOADERS, archive_types, trusted_types
 from relapse_ml.cli import main
 from relapse_ml.errors import ModelFileError, UntrustedModelError
-from relapse_ml.serving.artifact import RelapseRiskModel, file_sha256, load_model, save_model
-from relapse_ml.serving.trusted_types import TRUSTED_LOADERS, archive_types, trusted_types
-from relapse_ml.testing import assert_valid_risks, quick_train_config, tiny_tables, write_tables
 from relapse_ml.tracking.pyfunc import ARTIFACT_KEY, RelapseRiskPyfunc
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.simulate import run_simulate
+from tests.helpers import assert_valid_risks, quick_train_config, tiny_tables, write_tables
 
 FAMILIES = ("logistic", "hist_gradient_boosting", "random_forest")
 CALIBRATIONS = ("sigmoid", "isotonic")

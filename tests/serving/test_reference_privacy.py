@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from relapse_ml.artifact import RelapseRiskModel, load_model, save_model
+from relapse_ml.artifact.reference import MIN_GROUP, build_training_reference
 from relapse_ml.features import FeatureSpec
-from relapse_ml.serving.artifact import RelapseRiskModel, load_model, save_model
-from relapse_ml.serving.reference import MIN_GROUP, build_training_reference
-from relapse_ml.testing import quick_train_config
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.simulate import run_simulate
+from tests.helpers import quick_train_config
 
 FAMILIES = ("logistic", "hist_gradient_boosting", "random_forest")
 _MISSING = -1.234567e300  # stands for NaN so that missing equals missing in row comparisons

@@ -10,10 +10,10 @@ import pytest
 from hostile import hostile_archive
 from mlflow import MlflowClient
 
+from relapse_ml.artifact import file_sha256, load_model
 from relapse_ml.cli import main
 from relapse_ml.errors import UntrustedModelError
-from relapse_ml.serving.artifact import file_sha256, load_model
-from relapse_ml.testing import tiny_tables, write_tables
+from relapse_ml.serving.rest import score_request
 from relapse_ml.tracking import (
     ARTIFACT_FILE,
     SHA256_TAG,
@@ -21,8 +21,8 @@ from relapse_ml.tracking import (
     register_and_promote,
     training_run,
 )
-from relapse_ml.tracking.pyfunc import score_request
 from relapse_ml.workflows.train import run_train, synthetic_request
+from tests.helpers import tiny_tables, write_tables
 
 pytestmark = pytest.mark.integration
 NAME = "car-t-relapse"

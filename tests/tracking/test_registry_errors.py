@@ -17,13 +17,13 @@ from mlflow.exceptions import MlflowException
 
 from relapse_ml.cli import main
 from relapse_ml.errors import RegistryError, TrackingError
-from relapse_ml.testing import free_port, venv_env, wait_for_http
 from relapse_ml.tracking import (
     ARTIFACT_FILE,
     current_champion,
     next_model_version,
     register_and_promote,
 )
+from tests.helpers import free_port, venv_env, wait_for_http
 
 pytestmark = pytest.mark.integration
 

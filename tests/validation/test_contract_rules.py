@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from relapse_ml.errors import PER_PATIENT, STRUCTURAL
-from relapse_ml.testing import tiny_tables, write_tables
 from relapse_ml.validation import validate_folder
+from tests.helpers import tiny_tables, write_tables
 
 Tables = dict[str, pd.DataFrame]
 

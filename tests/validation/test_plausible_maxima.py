@@ -10,10 +10,10 @@ from relapse_ml.errors import PER_PATIENT
 from relapse_ml.features import LandmarkFeatures
 from relapse_ml.features._panel import attach_measurements
 from relapse_ml.schema import load_contract
-from relapse_ml.testing import tiny_tables, write_tables
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
 from relapse_ml.workflows.simulate import run_simulate
+from tests.helpers import tiny_tables, write_tables
 
 MARKERS = tuple(load_contract().markers.values())
 

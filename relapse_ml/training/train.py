@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from relapse_ml.cohort import LandmarkTask, build_landmark_task
+from relapse_ml.artifact import RelapseRiskModel, RiskBands
+from relapse_ml.artifact.reference import build_training_reference
 from relapse_ml.config import TrainConfig
 from relapse_ml.evaluation import (
     METRIC_NAMES,
@@ -40,8 +41,7 @@ from relapse_ml.modeling import (
     split_train_test,
 )
 from relapse_ml.schema import load_contract
-from relapse_ml.serving.artifact import RelapseRiskModel, RiskBands
-from relapse_ml.serving.reference import build_training_reference
+from relapse_ml.task import LandmarkTask, build_landmark_task
 
 # Riley et al. (BMJ 2020) criteria need an anticipated model performance; a
 # C-statistic of 0.75 is a typical published figure for relapse after CAR T

@@ -82,11 +82,11 @@ def trusted_types() -> frozenset[str]:
     from sklearn.tree import DecisionTreeClassifier
     from sklearn.tree._tree import Tree
 
+    from relapse_ml.artifact import RelapseRiskModel, RiskBands
     from relapse_ml.features.catalogue import FeatureSpec
     from relapse_ml.features.config import FeatureConfig
     from relapse_ml.features.transformers import LandmarkFeatures
     from relapse_ml.modeling.calibration import CalibratedRiskClassifier
-    from relapse_ml.serving.artifact import RelapseRiskModel, RiskBands
 
     classes = (
         # containers and the JSON leaves skops writes for text and numbers

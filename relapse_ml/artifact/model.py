@@ -2,7 +2,7 @@
 
 Batch prediction, REST serving and the clinician report all load this object,
 so training and serving cannot drift apart. It is saved with skops (no pickle)
-and loaded only after :func:`relapse_ml.serving.trusted_types.audit_archive`
+and loaded only after :func:`relapse_ml.artifact.trusted_types.audit_archive`
 has checked every type in the file against the exact allowlist.
 """
 
@@ -59,7 +59,7 @@ class RelapseRiskModel:
     reference : dict
         Training-population summaries (1st-99th percentile ranges, medians,
         categories, column means for explanations, drift bins; no patient rows); see
-        :func:`relapse_ml.serving.reference.build_training_reference`.
+        :func:`relapse_ml.artifact.reference.build_training_reference`.
     trained_at : str
         ISO timestamp of training.
     metrics : dict of str to float
@@ -135,7 +135,7 @@ def load_model(path: Path, *, expected_sha256: str | None = None) -> RelapseRisk
     """
     import skops.io as sio
 
-    from relapse_ml.serving.trusted_types import (
+    from relapse_ml.artifact.trusted_types import (
         ArchiveRefused,
         audit_archive,
         check_tree_structure,
