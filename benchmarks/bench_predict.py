@@ -111,10 +111,13 @@ def train_model(folder: Path) -> Path:
 
 def score(data: str, model: str, out: str, chunk_size: int, workers: int) -> dict:
     """Child process: the streaming job."""
+    from relapse_ml.batch.config import PredictConfig
     from relapse_ml.workflows.predict import run_predict
 
     summary = run_predict(
-        Path(data), model, Path(out), chunk_size=chunk_size, progress=False, workers=workers
+        PredictConfig(
+            Path(data), model, Path(out), chunk_size=chunk_size, progress=False, workers=workers
+        )
     )
     return {
         "patients": summary.n_input,

@@ -20,12 +20,10 @@ MLflow and SHAP load only when used)::
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("relapse-ml")
-except PackageNotFoundError:  # running from a bare checkout
-    __version__ = "0+unknown"
+from relapse_ml._version import package_version
+
+__version__ = package_version()
 
 _EXPORTS = {
     "validate_folder": "relapse_ml.validation",

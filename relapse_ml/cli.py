@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.errors import InternalError, UserError
 
 app = typer.Typer(
@@ -28,6 +29,12 @@ app = typer.Typer(
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
+# The one copy of each option default is PredictConfig's.
+_PREDICT = PredictConfig
+MODEL_HELP = (
+    "Model URI: models:/name@alias, models:/name/version, runs:/..., or a .skops file "
+    "(default: the champion of the registered name in pipelines/train.yaml)."
+)
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
@@ -111,6 +118,7 @@ def train(
 ) -> None:
     """Train candidate classifiers, evaluate with CIs, log to MLflow and register the model."""
     from relapse_ml.config import load_train_config
+    from relapse_ml.evaluation import METRIC_NAMES
     from relapse_ml.workflows.train import run_train
 
     settings = load_train_config(config, experiment=experiment, registered_name=register_as)
@@ -124,7 +132,7 @@ def train(
     typer.echo(
         f"registered {summary.registered_name} version {summary.version} as @{summary.alias}: {summary.promotion_reason}"
     )
-    for name in ("auroc", "auprc", "brier", "calibration_slope", "calibration_intercept", "ici"):
+    for name in METRIC_NAMES:
         low, high = summary.metrics.get(f"{name}_ci_low"), summary.metrics.get(f"{name}_ci_high")
         typer.echo(f"  {name:<22} {summary.metrics[name]:.3f}  (95% CI {low:.3f} to {high:.3f})")
     for name in ("baseline_auroc", "oracle_auroc", "auroc_oracle_ratio"):
@@ -139,21 +147,17 @@ def explain(
     data: Annotated[Path, typer.Option(help="Data folder holding the patients to explain.")],
     patient: Annotated[list[str], typer.Option(help="Patient id to explain (repeat for several).")],
     out: Annotated[Path, typer.Option(help="HTML report to write (self-contained).")],
-    model: Annotated[
-        str,
-        typer.Option(
-            help="Model URI: models:/name@alias, models:/name/version, runs:/..., or a .skops file."
-        ),
-    ] = "models:/car-t-relapse@champion",
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report content as JSON.")
     ] = None,
     top_k: Annotated[int, typer.Option(min=1, max=20, help="Drivers listed per patient.")] = 5,
 ) -> None:
     """Write a clinician report explaining each patient's risk by mechanism."""
+    from relapse_ml.config import default_model_uri
     from relapse_ml.workflows.explain import run_explain
 
-    run_explain(data, model, patient, out, json_out, top_k=top_k)
+    run_explain(data, model or default_model_uri(), patient, out, json_out, top_k=top_k)
     typer.echo(
         f"report for {len(patient)} patient(s): {out}"
         + (f" (JSON: {json_out})" if json_out else "")
@@ -166,30 +170,25 @@ def predict(
         Path, typer.Option(help="Data folder (patients, measurements; CSV or Parquet).")
     ],
     out: Annotated[Path, typer.Option(help="Scores file, .csv or .parquet.")],
-    model: Annotated[
-        str,
-        typer.Option(
-            help="Model URI (models:/name@alias, models:/name/version, runs:/...) or a .skops file."
-        ),
-    ] = "models:/car-t-relapse@champion",
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
     rejects: Annotated[
         Path | None, typer.Option(help="Rejects file (default <stem>.rejects.csv beside --out).")
     ] = None,
     top_k: Annotated[
-        int, typer.Option(min=0, max=20, help="Plain-language drivers per patient.")
-    ] = 3,
+        int, typer.Option(help="Plain-language drivers per patient (0 to 20).")
+    ] = _PREDICT.top_k,
     chunk_size: Annotated[
-        int, typer.Option(min=1, help="Patients per chunk (memory grows with it; results do not).")
-    ] = 5_000,
+        int, typer.Option(help="Patients per chunk (memory grows with it; results do not).")
+    ] = _PREDICT.chunk_size,
     workers: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Local engine: processes scoring chunks (default: CPU count, at most 4)."
+            help="Local engine: processes scoring chunks (default: CPU count, at most 4)."
         ),
     ] = None,
     engine: Annotated[
         str, typer.Option(help="local, or spark (needs the [spark] extra).")
-    ] = "local",
+    ] = _PREDICT.engine,
     json_summary: Annotated[
         bool, typer.Option("--json-summary", help="Print the end-of-run summary as JSON.")
     ] = False,
@@ -197,33 +196,29 @@ def predict(
     max_internal_error_share: Annotated[
         float,
         typer.Option(
-            min=0.0,
-            max=1.0,
             help="Fail (exit 1, nothing written) if more than this share of patients "
-            "cannot be scored because of internal errors.",
+            "cannot be scored because of internal errors."
         ),
-    ] = 0.01,
+    ] = _PREDICT.max_internal_error_share,
 ) -> None:
     """Score a folder of patients with explanations; every patient is scored or rejected with a reason."""
+    from relapse_ml.config import default_model_uri
     from relapse_ml.workflows.predict import run_predict
 
-    if engine not in ("local", "spark"):
-        _fail(f"--engine must be local or spark, not {engine!r}")
-    workers = workers or min(os.cpu_count() or 1, 4)
-    run_predict(
-        data,
-        model,
-        out,
-        rejects,
-        top_k,
-        chunk_size,
-        engine,
-        json_summary,
-        progress,
+    job = PredictConfig(
+        data_dir=data,
+        model_uri=model or default_model_uri(),
+        out=out,
+        rejects=rejects,
+        top_k=top_k,
+        chunk_size=chunk_size,
+        engine=engine,
         workers=workers,
-        echo=typer.echo,
+        json_summary=json_summary,
+        progress=progress,
         max_internal_error_share=max_internal_error_share,
     )
+    run_predict(job, echo=typer.echo)
 
 
 @app.command()

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 
 STRUCTURAL = "structural"
 PER_PATIENT = "patient"
+# The head of every error that stops a run for structural problems.
+UNUSABLE = "the data cannot be used"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class Problem:
     ) -> Problem:
         """A structural problem of a whole table (no row or patient)."""
         return cls(STRUCTURAL, table, column, None, None, expected, found)
+
+    @classmethod
+    def unreadable_table(cls, table: str, file_name: str, reason: str) -> Problem:
+        """A table file that cannot be read (``reason`` says why): structural."""
+        return cls.structural(table, "a readable table", f"{file_name}: {reason}")
 
     @classmethod
     def unreadable_row(
@@ -99,6 +106,24 @@ class ContractError(UserError):
         if len(self.problems) > 50:
             lines.append(f"  ... and {len(self.problems) - 50} more")
         super().__init__("\n".join(lines))
+
+    @classmethod
+    def unusable(
+        cls, problems: list[Problem], folder: object = None, reason: str | None = None
+    ) -> ContractError:
+        """Structural problems: the data cannot be used, and the run stops.
+
+        Parameters
+        ----------
+        problems : list of Problem
+            The structural problems.
+        folder : path, optional
+            The data folder, named at the head of the message.
+        reason : str, optional
+            What makes the data unusable, when one cause explains every problem.
+        """
+        head = UNUSABLE if folder is None else f"{folder}: {UNUSABLE}"
+        return cls(problems, summary=head if reason is None else f"{head}: {reason}")
 
 
 class ConfigError(UserError):

@@ -249,12 +249,93 @@ def find_table_files(folder: Path, name: str) -> list[Path]:
     return [folder / f"{name}{ext}" for ext in TABLE_FORMATS if (folder / f"{name}{ext}").is_file()]
 
 
-def _read_csv_header(path: Path) -> list[str]:
+def error_reason(exc: BaseException) -> str:
+    """The first line of an Arrow or OS error, with a UTF-8 decoding error said plainly.
+
+    One wording for every reader (validation, batch, Spark), so that a file that
+    cannot be read gets the same reason whichever command reads it.
+    """
+    reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+    return "the file is not UTF-8 text" if "utf8" in reason.lower() else reason
+
+
+def check_unique_names(names: list[str]) -> None:
+    """Raise ``ValueError`` when a column name appears more than once."""
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"column names appear more than once: {', '.join(repeated)}")
+
+
+def csv_header_line(path: Path) -> str:
+    """The first line of a CSV file as text, without byte-order mark and line end.
+
+    Raises
+    ------
+    ValueError
+        The file is empty, or its first line is not UTF-8 text.
+    """
+    if path.stat().st_size == 0:
+        raise ValueError("the file is empty (expected a header row)")
     with path.open("rb") as handle:
         first = handle.readline()
-    text = first.decode("utf-8-sig").rstrip("\r\n")
-    reader = csv.reader(io.StringIO(text))
-    return next(reader, [])
+    try:
+        # Decoded as plain UTF-8 (then the mark removed) so that the byte named
+        # is the file's, as in :func:`_check_utf8_text`.
+        text = first.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the file is not UTF-8 text (byte {exc.start})") from None
+    return text.rstrip("\r\n")
+
+
+def _parquet_error(exc: BaseException) -> ValueError:
+    return ValueError(f"cannot be read as Parquet: {error_reason(exc)}")
+
+
+def _csv_header(path: Path) -> list[str]:
+    names = next(csv.reader(io.StringIO(csv_header_line(path))), [])
+    if not names or all(not n.strip() for n in names):
+        raise ValueError("the first row holds no column names")
+    check_unique_names(names)
+    return names
+
+
+def _parquet_header(path: Path) -> list[str]:
+    try:
+        names = list(pq.ParquetFile(path).schema_arrow.names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _parquet_error(exc) from None
+    check_unique_names(names)
+    return names
+
+
+def read_table_header(path: Path) -> list[str]:
+    """Column names of a table file (``.csv`` or ``.parquet``): the one header reader.
+
+    Validation, both batch engines and the Spark reader all read headers here,
+    so a broken header gets one reason whichever command meets it.
+
+    Raises
+    ------
+    ValueError
+        The file is empty or cannot be read, its first row holds no column names,
+        or a name appears more than once; the message says which.
+    """
+    return _parquet_header(path) if path.suffix.lower() == ".parquet" else _csv_header(path)
+
+
+def bad_row_id(text: str, header: list[str]) -> str:
+    """The patient_id an unreadable CSV row names ("" when it names none).
+
+    The row could not be parsed, so its text is split on commas and the field at
+    the header's ``patient_id`` position is taken (spaces and quotes removed).
+    Validation, both batch engines and their routing all use this one reading,
+    so they reject the same patient for the same row.
+    """
+    if "patient_id" not in header:
+        return ""
+    fields = text.split(",")
+    position = header.index("patient_id")
+    return fields[position].strip().strip('"') if position < len(fields) else ""
 
 
 def _check_utf8_text(path: Path, chunk_size: int = 1 << 24) -> None:
@@ -308,10 +389,7 @@ def _read_csv_text_columns(
             **csv_text_options(header, on_invalid_row),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        reason = str(exc).split("\n")[0]
-        if "utf8" in reason.lower():
-            reason = "the file is not UTF-8 text"
-        raise ValueError(f"cannot be parsed as CSV: {reason}") from None
+        raise ValueError(f"cannot be parsed as CSV: {error_reason(exc)}") from None
 
 
 def read_csv_table(name: str, path: Path) -> RawTable:
@@ -323,18 +401,8 @@ def read_csv_table(name: str, path: Path) -> RawTable:
         The file is empty, not UTF-8, has no or duplicate column names, or cannot
         be parsed at all; the message says which.
     """
-    if path.stat().st_size == 0:
-        raise ValueError("the file is empty (expected a header row)")
     _check_utf8_text(path)
-    try:
-        header = _read_csv_header(path)
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if not header or all(not h.strip() for h in header):
-        raise ValueError("the first row holds no column names")
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    if duplicated:
-        raise ValueError(f"column names appear more than once: {', '.join(duplicated)}")
+    header = _csv_header(path)
     bad: list[tuple[int, str]] = []
 
     def on_invalid_row(row: pa_csv.InvalidRow) -> str:
@@ -396,14 +464,11 @@ def read_parquet_table(name: str, path: Path, columns: list[str] | None = None) 
     ValueError
         The file is not a readable Parquet file.
     """
+    _parquet_header(path)  # an unreadable footer or repeated names: reported as the batch does
     try:
         table = pq.read_table(path, columns=columns)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise ValueError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}") from None
-    names = table.column_names
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise ValueError(f"column names appear more than once: {', '.join(duplicated)}")
+        raise _parquet_error(exc) from None
     frame = table.to_pandas()
     return RawTable(name, path, frame, np.arange(1, len(frame) + 1, dtype=np.int64))
 

@@ -19,6 +19,9 @@ import pandas as pd
 
 from relapse_ml.io import write_table
 
+#: The installed console script, as a user runs it (the venv need not be on PATH).
+CONSOLE_SCRIPT = str(Path(sys.executable).parent / "relapse-ml")
+
 
 def tiny_tables() -> dict[str, pd.DataFrame]:
     """Return a valid three-patient data set as text tables (contract v1).

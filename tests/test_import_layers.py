@@ -2,7 +2,7 @@
 
 The layers, bottom to top (ARCHITECTURE.md describes each):
 
-0. ``errors``, ``io``: typed errors and file I/O
+0. ``errors``, ``io``, ``_version``: typed errors, file I/O, the package version
 1. ``schema``, ``validation``: the data contract and its checks
 2. ``task``, ``features``, ``simulate``: the prediction task, features, the simulator
 3. ``modeling``, ``evaluation``: estimators, selection, calibration; metrics
@@ -23,7 +23,7 @@ from pathlib import Path
 import relapse_ml
 
 LAYERS = [
-    {"errors", "io"},
+    {"errors", "io", "_version"},
     {"schema", "validation"},
     {"task", "features", "simulate"},
     {"modeling", "evaluation"},

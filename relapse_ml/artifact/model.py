@@ -28,6 +28,16 @@ class RiskBands:
     labels: tuple[str, ...]
     rationale: str
 
+    def __post_init__(self) -> None:
+        if len(self.labels) != len(self.thresholds) + 1 or list(self.thresholds) != sorted(
+            self.thresholds
+        ):
+            raise ValueError(
+                "risk bands need increasing thresholds and one more label than thresholds"
+            )
+        if not all(0 < t < 1 for t in self.thresholds):
+            raise ValueError("risk band thresholds must lie strictly between 0 and 1")
+
     def assign(self, risk: np.ndarray) -> np.ndarray:
         """Return the band label of each risk (a risk equal to a threshold takes the higher band)."""
         index = np.searchsorted(

@@ -19,12 +19,15 @@ format; tests train every family and calibration method and check both ways.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from relapse_ml._version import package_version
 
 # Node kinds a genuine artifact uses. Kinds that call a named function
 # (ConstructorFromReduceNode, FunctionNode, PartialNode, MethodNode,
@@ -195,6 +198,33 @@ def archive_types(schema: dict[str, Any]) -> tuple[set[str], set[str]]:
     return loaders, types
 
 
+def _refuse_other_layout(schema: dict[str, Any]) -> None:
+    """Refuse, naming its version, a model saved by a relapse-ml whose classes lived elsewhere.
+
+    Only the archive's JSON is read (the version is a plain string node); a
+    model from another package layout would otherwise be refused as holding
+    unknown types, which reads like an attack rather than an old file.
+    """
+    from relapse_ml.artifact import RelapseRiskModel
+
+    module, name = schema.get("__module__"), schema.get("__class__")
+    if name != RelapseRiskModel.__name__ or not str(module).startswith("relapse_ml."):
+        return
+    if module == RelapseRiskModel.__module__:
+        return
+    content = schema.get("content")
+    fields = content.get("content") if isinstance(content, dict) else None
+    node = fields.get("package_version") if isinstance(fields, dict) else None
+    made_by = "an older relapse-ml"
+    if isinstance(node, dict) and node.get("__class__") == "str":
+        with contextlib.suppress(ValueError, TypeError):
+            made_by = f"relapse-ml {json.loads(node.get('content', ''))[:40]}"
+    raise ArchiveRefused(
+        f"saved by {made_by}, whose model files this version ({package_version()}) cannot "
+        "load; retrain it with `relapse-ml train` (nothing was loaded)"
+    )
+
+
 def audit_archive(path: Path) -> list[str]:
     """Check a ``.skops`` file against the allowlist without constructing anything.
 
@@ -229,6 +259,7 @@ def audit_archive(path: Path) -> list[str]:
         raise ArchiveRefused(f"unreadable skops archive ({type(exc).__name__})") from None
     if not isinstance(schema, dict):
         raise ArchiveRefused("not a skops model archive (schema.json is not an object)")
+    _refuse_other_layout(schema)
     loaders, types = archive_types(schema)
     bad_loaders = sorted(loaders - TRUSTED_LOADERS)
     bad_types = sorted(types - trusted_types())

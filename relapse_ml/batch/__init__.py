@@ -4,19 +4,7 @@ The workflow :func:`relapse_ml.workflows.predict.run_predict` drives an engine
 (:class:`relapse_ml.batch.engine.LocalEngine` or
 :class:`relapse_ml.batch.spark.SparkEngine`); both hand each chunk of patients,
 with their measurements and file row numbers, to
-:func:`relapse_ml.batch.chunk.process_chunk`.
+:func:`relapse_ml.batch.chunk.process_chunk`. The job's options are a
+:class:`relapse_ml.batch.config.PredictConfig`. Modules are imported where used
+(nothing here), so the CLI can read the options' defaults without loading the engines.
 """
-
-from relapse_ml.batch.chunk import REJECT_COLUMNS, ChunkResult, process_chunk
-from relapse_ml.batch.drift import DriftCounts, drift_report, psi
-from relapse_ml.batch.engine import LocalEngine
-
-__all__ = [
-    "REJECT_COLUMNS",
-    "ChunkResult",
-    "DriftCounts",
-    "LocalEngine",
-    "drift_report",
-    "process_chunk",
-    "psi",
-]

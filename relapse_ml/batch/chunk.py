@@ -26,12 +26,11 @@ from relapse_ml.batch.drift import DriftCounts
 from relapse_ml.batch.reading import ArrowBatch
 from relapse_ml.batch.routing import OrphanRows
 from relapse_ml.errors import PER_PATIENT, Problem
-from relapse_ml.io import RawTable
-from relapse_ml.validation import validate_raw_tables
+from relapse_ml.io import RawTable, bad_row_id
+from relapse_ml.validation import KNOWN_ID, validate_raw_tables
 from relapse_ml.validation.report import ProblemCollector, show_found
 
 REJECT_COLUMNS = ["patient_id", "table", "column", "row", "expected", "found", "reason"]
-UNKNOWN_PATIENT = "a patient_id present in patients"
 # Reject reasons of patients whose scoring failed (not a data contract problem).
 INTERNAL_ERROR = "internal error"
 
@@ -112,7 +111,7 @@ def orphan_rejects(orphans: OrphanRows) -> pd.DataFrame:
             "patient_id",
             row,
             pid or None,
-            UNKNOWN_PATIENT,
+            KNOWN_ID,
             show_found(pid),
         )
         record = reject_row(problem, pid)
@@ -121,10 +120,20 @@ def orphan_rejects(orphans: OrphanRows) -> pd.DataFrame:
     return reject_frame(rows)
 
 
+def _row_ids(patients: RawTable) -> list[str]:
+    """The patient_id of each input row: parsed rows, then unreadable rows ("" for none)."""
+    header = list(patients.frame.columns)
+    return list(_ids(patients.frame)) + [bad_row_id(t, header) for _, t in patients.bad_rows]
+
+
+def named_patients(patients: RawTable) -> set[str]:
+    """Every patient_id a patients table names, in readable and unreadable rows alike."""
+    return set(_row_ids(patients)) - {""}
+
+
 def _split_orphans(patients: RawTable, measurements: RawTable) -> tuple[RawTable, OrphanRows]:
     """Take out measurement rows whose patient is not in this chunk (reported, not validated)."""
-    known = set(_ids(patients.frame)) | {_bad_id(patients, text) for _, text in patients.bad_rows}
-    known.discard("")
+    known = named_patients(patients)
     ids = _ids(measurements.frame)
     orphan = ~pd.Series(ids).isin(known).to_numpy()
     orphans = OrphanRows()
@@ -139,12 +148,6 @@ def _split_orphans(patients: RawTable, measurements: RawTable) -> tuple[RawTable
         measurements.bad_rows,
     )
     return kept, orphans
-
-
-def _bad_id(table: RawTable, text: str) -> str:
-    from relapse_ml.batch.reading import bad_row_id
-
-    return bad_row_id(text, list(table.frame.columns))
 
 
 def _score(model, patients, measurements, scorer, top_k, model_version):
@@ -231,7 +234,7 @@ def process_chunk(
     data = validate_raw_tables(
         {"patients": patients, "measurements": measurements}, collector, str(patients.path)
     )
-    ids = list(_ids(patients.frame)) + [_bad_id(patients, t) for _, t in patients.bad_rows]
+    ids = _row_ids(patients)
     rows = list(patients.row_numbers) + [r for r, _ in patients.bad_rows]
     drift = DriftCounts()
     if data.report.n_structural:

@@ -10,8 +10,6 @@ columns as stored: the same raw shape :class:`relapse_ml.io.RawTable` holds.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +24,10 @@ from relapse_ml.io import (
     SpanningValueError,
     check_no_spanning_value,
     csv_text_options,
-    find_table_files,
+    error_reason,
+    read_table_header,
 )
+from relapse_ml.validation import table_file  # noqa: F401  (batch.engine imports it from here)
 
 CSV_BLOCK_BYTES = 1 << 24
 
@@ -56,67 +56,22 @@ class ArrowBatch:
         return self.table.num_rows
 
 
-def structural(table: str, expected: str, found: str, column: str | None = None) -> ContractError:
-    """A :class:`ContractError` holding one structural problem."""
-    return ContractError(
-        [Problem.structural(table, expected, found, column=column)],
-        summary="the data cannot be used",
-    )
-
-
-def table_file(folder: Path, name: str) -> Path:
-    """The one file holding table ``name`` in ``folder``.
-
-    Raises
-    ------
-    ContractError
-        No file, or both a CSV and a Parquet file.
-    """
-    files = find_table_files(Path(folder), name)
-    if len(files) > 1:
-        raise structural(name, f"{name}.csv or {name}.parquet, not both", "both files")
-    if not files:
-        raise structural(name, f"a file {name}.csv or {name}.parquet in {folder}", "no such file")
-    return files[0]
+def _unreadable(name: str, path: Path, reason: str) -> ContractError:
+    return ContractError.unusable([Problem.unreadable_table(name, path.name, reason)])
 
 
 def read_header(name: str, path: Path) -> list[str]:
-    """Column names of a table file.
+    """Column names of the file of table ``name`` (:func:`relapse_ml.io.read_table_header`).
 
     Raises
     ------
     ContractError
-        Empty or unreadable file, or repeated column names.
+        Empty or unreadable file, no column names, or repeated column names.
     """
-    if path.suffix.lower() == ".parquet":
-        try:
-            names = pq.ParquetFile(path).schema_arrow.names
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise structural(
-                name, "a readable table", f"{path.name}: cannot be read as Parquet: {exc}"
-            ) from None
-    else:
-        if path.stat().st_size == 0:
-            raise structural(name, "a readable table", f"{path.name}: the file is empty")
-        with path.open("rb") as handle:
-            first = handle.readline()
-        try:
-            text = first.decode("utf-8-sig").rstrip("\r\n")
-        except UnicodeDecodeError:
-            raise structural(
-                name, "a readable table", f"{path.name}: the file is not UTF-8 text"
-            ) from None
-        names = next(csv.reader(io.StringIO(text)), [])
-        if not names or all(not n.strip() for n in names):
-            raise structural(
-                name, "a readable table", f"{path.name}: the first row holds no column names"
-            )
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise structural(
-            name, "a readable table", f"column names appear more than once: {', '.join(repeated)}"
-        )
-    return list(names)
+    try:
+        return read_table_header(path)
+    except ValueError as exc:
+        raise _unreadable(name, path, str(exc)) from None
 
 
 def _iter_parquet(path: Path, batch_rows: int, columns: list[str] | None) -> Iterator[ArrowBatch]:
@@ -162,11 +117,12 @@ def _iter_csv(path: Path, header: list[str], columns: list[str] | None) -> Itera
         check_no_spanning_value(table, numbers, taken)
         yield ArrowBatch(table, numbers, taken)
     if bad:
-        yield ArrowBatch(
-            pa.table({c: pa.array([], pa.string()) for c in (columns or header)}),
-            np.array([], dtype=np.int64),
-            list(bad),
-        )
+        # Rows met only at the end of the file (a quote never closed swallows
+        # every later line): checked like those of any other batch.
+        empty = pa.table({c: pa.array([], pa.string()) for c in (columns or header)})
+        no_rows = np.array([], dtype=np.int64)
+        check_no_spanning_value(empty, no_rows, bad)
+        yield ArrowBatch(empty, no_rows, list(bad))
 
 
 def iter_batches(
@@ -192,12 +148,9 @@ def iter_batches(
     try:
         yield from _rebatch(source, batch_rows)
     except SpanningValueError as exc:
-        raise structural(name, "a readable table", f"{path.name}: {exc}") from None
+        raise _unreadable(name, path, str(exc)) from None
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
-        reason = str(exc).splitlines()[0]
-        if "utf8" in reason.lower():
-            reason = "the file is not UTF-8 text"
-        raise structural(name, "a readable table", f"{path.name}: {reason}") from None
+        raise _unreadable(name, path, error_reason(exc)) from None
 
 
 def _rebatch(source: Iterator[ArrowBatch], size: int) -> Iterator[ArrowBatch]:
@@ -226,12 +179,3 @@ def _concat(batches: list[ArrowBatch]) -> ArrowBatch:
         np.concatenate([b.row_numbers for b in batches]),
         [bad for b in batches for bad in b.bad_rows],
     )
-
-
-def bad_row_id(text: str, header: list[str]) -> str:
-    """The patient_id of an unreadable CSV row, as validation reads it ("" when unknown)."""
-    if "patient_id" not in header:
-        return ""
-    fields = text.split(",")
-    position = header.index("patient_id")
-    return fields[position].strip().strip('"') if position < len(fields) else ""

@@ -26,8 +26,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relapse_ml.batch.reading import ArrowBatch, bad_row_id, iter_batches
+from relapse_ml.batch.reading import ArrowBatch, iter_batches, read_header
 from relapse_ml.errors import STRUCTURAL, ContractError, Problem
+from relapse_ml.io import bad_row_id
+from relapse_ml.schema import load_contract
+from relapse_ml.validation import UNIQUE_ID, missing_required_columns
+from relapse_ml.validation.report import show_found
 
 ROW_COLUMN = "__row"
 ORPHAN = -1
@@ -90,7 +94,7 @@ def _batch_ids(batch: ArrowBatch, path: Path, header: list[str] | None):
     batch_ids = _text(batch.table.column("patient_id"))
     if not batch.bad_rows:
         return batch_ids, batch.row_numbers, header
-    header = header or _csv_header(path)
+    header = header or read_header("patients", path)
     extra = [bad_row_id(text, header) for _, text in batch.bad_rows]
     ids = pa.concat_arrays([batch_ids, pa.array(extra, pa.string())])
     rows = np.concatenate([batch.row_numbers, [r for r, _ in batch.bad_rows]])
@@ -139,12 +143,6 @@ def build_patient_index(path: Path, chunk_size: int) -> PatientIndex:
     )
 
 
-def _csv_header(path: Path) -> list[str]:
-    from relapse_ml.batch.reading import read_header
-
-    return read_header("patients", path)
-
-
 def _raise_repeats(path: Path, chunk_size: int, repeated: set[int]) -> None:
     """Read the ids again to name every repeat after the first (structural), then raise."""
     seen: set[str] = set()
@@ -161,18 +159,12 @@ def _raise_repeats(path: Path, chunk_size: int, repeated: set[int]) -> None:
             if pid in seen:
                 problems.append(
                     Problem(
-                        STRUCTURAL,
-                        "patients",
-                        "patient_id",
-                        row,
-                        pid,
-                        "a patient_id that appears once",
-                        repr(pid),
+                        STRUCTURAL, "patients", "patient_id", row, pid, UNIQUE_ID, show_found(pid)
                     )
                 )
             seen.add(pid)
     problems.sort(key=lambda p: p.row or 0)
-    raise ContractError(problems, summary="the data cannot be used: repeated patient ids")
+    raise ContractError.unusable(problems, reason="repeated patient ids")
 
 
 @dataclass
@@ -290,26 +282,13 @@ def spill_measurements(
     ContractError
         The file is unreadable, or a row that cannot be read names no patient.
     """
-    from relapse_ml.batch.reading import read_header
-
     header = read_header("measurements", path)
     spill = MeasurementSpill(folder, index.n_chunks)
     orphans = OrphanRows()
     for batch in iter_batches("measurements", path, batch_rows):
         if "patient_id" not in batch.table.column_names:
-            raise ContractError(
-                [
-                    Problem(
-                        STRUCTURAL,
-                        "measurements",
-                        "patient_id",
-                        None,
-                        None,
-                        "a required column",
-                        "no such column",
-                    )
-                ],
-                summary="the data cannot be used",
+            raise ContractError.unusable(
+                missing_required_columns(load_contract().measurements, batch.table.column_names)
             )
         ids = _text(batch.table.column("patient_id"))
         chunk = index.lookup(ids)
@@ -323,9 +302,8 @@ def spill_measurements(
         for row, text in batch.bad_rows:
             pid = bad_row_id(text, header)
             if not pid:
-                raise ContractError(
-                    [Problem.unreadable_row("measurements", row, text, len(header), None)],
-                    summary="the data cannot be used",
+                raise ContractError.unusable(
+                    [Problem.unreadable_row("measurements", row, text, len(header), None)]
                 )
             target = int(index.lookup(pa.array([pid]))[0])
             if target == ORPHAN:

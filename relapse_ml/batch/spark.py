@@ -31,13 +31,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from relapse_ml.batch.chunk import ChunkResult, Scorer, process_chunk, reject_frame
+from relapse_ml.batch.chunk import (
+    ChunkResult,
+    Scorer,
+    named_patients,
+    process_chunk,
+    raw_table,
+    reject_frame,
+)
 from relapse_ml.batch.drift import DriftCounts
-from relapse_ml.batch.reading import ArrowBatch, bad_row_id, read_header
+from relapse_ml.batch.reading import ArrowBatch, read_header
 from relapse_ml.batch.routing import OrphanRows
 from relapse_ml.batch.spark_reading import BAD, ROW, read_numbered
 from relapse_ml.errors import Problem, UserError
-from relapse_ml.io import RawTable
+from relapse_ml.io import RawTable, bad_row_id
 
 BUCKET = "__bucket"
 RESULT_DDL = "__kind string, __row long, __payload string"
@@ -85,8 +92,6 @@ def _as_raw(name: str, frame: pd.DataFrame, columns: list[str]) -> RawTable:
     rows = frame[ROW].to_numpy(dtype=np.int64)
     text = {c: frame[c].astype(object).where(frame[c].notna(), "").astype(str) for c in columns}
     table = pa.table({c: pa.array(v.tolist(), pa.string()) for c, v in text.items()})
-    from relapse_ml.batch.chunk import raw_table
-
     return raw_table(name, ArrowBatch(table, rows, bad), Path(name))
 
 
@@ -100,9 +105,7 @@ def _split_unreadable(patients: RawTable, measurements: RawTable):
     if not measurements.bad_rows:
         return measurements, [], []
     header = list(measurements.frame.columns)
-    known = {str(p).strip() for p in patients.frame.get("patient_id", [])}
-    known |= {bad_row_id(text, list(patients.frame.columns)) for _, text in patients.bad_rows}
-    known.discard("")
+    known = named_patients(patients)
     kept, orphans, anonymous = [], [], []
     for row, text in measurements.bad_rows:
         pid = bad_row_id(text, header)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pyarrow.csv as pa_csv
 
-from relapse_ml.batch.reading import bad_row_id, read_header
-from relapse_ml.io import csv_text_options
+from relapse_ml.batch.reading import read_header
+from relapse_ml.io import bad_row_id, csv_header_line, csv_text_options
 
 ROW = "__row"
 BAD = "__bad"  # raw text of an unreadable CSV row (null for a parsed row)
@@ -181,8 +181,7 @@ def read_numbered(spark, path: Path, name: str):
         + [StructField(ROW, LongType()), StructField(BAD, StringType())]
     )
     if path.suffix.lower() == ".csv":
-        with path.open("rb") as handle:
-            header_line = handle.readline().decode("utf-8-sig").rstrip("\r\n")
+        header_line = csv_header_line(path)  # read_header has checked it
         # pyarrow skips empty lines without numbering them; so do we.
         lines = spark.read.text(str(path)).rdd.map(lambda r: r[0]).filter(bool)
         numbered = lines.zipWithIndex().mapPartitions(parse_partition(header_line, header))

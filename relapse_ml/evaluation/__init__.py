@@ -18,6 +18,7 @@ from relapse_ml.evaluation.metrics import (
 from relapse_ml.evaluation.sample_size import (
     RileySampleSize,
     events_per_parameter,
+    minority_events,
     r2_cs_from_c_statistic,
     riley_minimum_sample_size,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "events_per_parameter",
     "ici",
     "metrics_with_ci",
+    "minority_events",
     "net_benefit_table",
     "r2_cs_from_c_statistic",
     "riley_minimum_sample_size",

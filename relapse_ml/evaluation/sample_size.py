@@ -36,6 +36,7 @@ __all__ = [
     "RileySampleSize",
     "events_per_parameter",
     "max_r2_cs",
+    "minority_events",
     "r2_cs_from_c_statistic",
     "riley_minimum_sample_size",
 ]
@@ -196,6 +197,21 @@ def riley_minimum_sample_size(
         epp_intercept=epp(n3),
         epp_required=epp(n),
     )
+
+
+def minority_events(y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+    """(Weighted) number of patients in the smaller outcome class: the "events" of EPP rules.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Binary outcome.
+    sample_weight : array-like of shape (n,), optional
+        Patient weights (e.g. IPCW); 1 each when omitted.
+    """
+    y = np.asarray(y).astype(bool)
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    return min(float(w[y].sum()), float(w[~y].sum()))
 
 
 def events_per_parameter(events: float, n_parameters: int) -> float:

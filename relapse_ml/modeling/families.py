@@ -1,9 +1,8 @@
 """Model families: an estimator, its fixed parameters and a bounded search space.
 
-Specs are YAML files (one family per file, the editable copies live in the
-repository's ``models/`` folder); the package ships the same three defaults in
-``default_families.yaml`` (one YAML document per family) so an installed wheel
-needs no checkout.
+Specs are YAML files, one family per file, in the repository's top-level
+``models/`` folder: the one copy, shipped inside the package as
+``relapse_ml.model_families`` (a link in a checkout, copied files in a wheel).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ LINEAR_ESTIMATORS = frozenset({"LogisticRegression"})
 
 SPEC_KEYS = frozenset({"family", "estimator", "description", "fixed_params", "search_space"})
 RANGE_KEYS = frozenset({"low", "high", "log", "type"})
-DEFAULT_SPECS = "default_families.yaml"
+SHIPPED_FAMILIES = "relapse_ml.model_families"
 
 
 @dataclass(frozen=True)
@@ -271,10 +270,15 @@ def load_model_families(paths_or_dir: str | Path | Iterable[str | Path]) -> list
 
 
 def default_model_families() -> list[ModelFamily]:
-    """Return the three default families shipped as package data."""
-    text = resources.files(__package__).joinpath(DEFAULT_SPECS).read_text(encoding="utf-8")
-    source = f"{__package__}/{DEFAULT_SPECS}"
-    return _check_unique([_parse_family(doc, source) for doc in _read_documents(text, source)])
+    """Return the families of the shipped ``models/`` folder, sorted by file name."""
+    folder = resources.files(SHIPPED_FAMILIES)
+    families: list[ModelFamily] = []
+    for spec in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if spec.name.endswith((".yaml", ".yml")):
+            source = f"models/{spec.name}"
+            text = spec.read_text(encoding="utf-8")
+            families.extend(_parse_family(doc, source) for doc in _read_documents(text, source))
+    return _check_unique(families)
 
 
 def family_by_name(name: str, families: Sequence[ModelFamily] | None = None) -> ModelFamily:

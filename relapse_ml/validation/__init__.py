@@ -19,6 +19,8 @@ from relapse_ml.errors import STRUCTURAL, ContractError, Problem
 from relapse_ml.io import RawTable, find_table_files, read_table_file
 from relapse_ml.schema import Contract, load_contract
 from relapse_ml.validation._tables import (
+    KNOWN_ID,
+    UNIQUE_ID,
     TypedTable,
     check_known_patients,
     check_marker_maxima,
@@ -31,9 +33,12 @@ from relapse_ml.validation._tables import (
 from relapse_ml.validation.report import ProblemCollector, ValidationReport
 
 __all__ = [
+    "KNOWN_ID",
+    "UNIQUE_ID",
     "ValidatedData",
     "ValidationReport",
     "missing_required_columns",
+    "table_file",
     "validate_folder",
     "validate_raw_tables",
 ]
@@ -65,10 +70,7 @@ class ValidatedData:
     def raise_for_structural(self) -> None:
         """Raise :class:`ContractError` when the folder has structural problems."""
         if self.report.n_structural:
-            raise ContractError(
-                list(self.report.structural),
-                summary=f"{self.report.folder}: the data cannot be used",
-            )
+            raise ContractError.unusable(list(self.report.structural), folder=self.report.folder)
 
     def raise_for_any(self) -> None:
         """Raise :class:`ContractError` when the folder has any problem."""
@@ -79,29 +81,55 @@ class ValidatedData:
             )
 
 
+def table_file(folder: Path, name: str, required: bool = True) -> Path | None:
+    """The one file holding table ``name`` in ``folder`` (``NAME.csv`` or ``NAME.parquet``).
+
+    Parameters
+    ----------
+    folder : Path
+        The data folder.
+    name : str
+        Contract table name.
+    required : bool
+        Whether a missing file is a problem (else None is returned).
+
+    Returns
+    -------
+    Path or None
+        The file; None when there is none and it is not required.
+
+    Raises
+    ------
+    ContractError
+        Both a CSV and a Parquet file, or none while required (structural).
+    """
+    files = find_table_files(Path(folder), name)
+    if len(files) > 1:
+        expected, found = f"{name}.csv or {name}.parquet, not both", "both files"
+    elif not files and required:
+        expected, found = f"a file {name}.csv or {name}.parquet in {folder}", "no such file"
+    else:
+        return files[0] if files else None
+    raise ContractError.unusable([Problem.structural(name, expected, found)])
+
+
 def _read_tables(
     folder: Path, names: tuple[str, ...], required: set[str], collector: ProblemCollector
 ) -> dict[str, RawTable]:
     raw: dict[str, RawTable] = {}
     for name in names:
-        files = find_table_files(folder, name)
-        if len(files) > 1:
-            collector.add(
-                Problem.structural(name, f"{name}.csv or {name}.parquet, not both", "both files")
-            )
+        try:
+            path = table_file(folder, name, required=name in required)
+        except ContractError as exc:
+            for problem in exc.problems:
+                collector.add(problem)
             continue
-        if not files:
-            if name in required:
-                collector.add(
-                    Problem.structural(
-                        name, f"a file {name}.csv or {name}.parquet in {folder}", "no such file"
-                    )
-                )
+        if path is None:
             continue
         try:
-            raw[name] = read_table_file(name, files[0])
+            raw[name] = read_table_file(name, path)
         except ValueError as exc:
-            collector.add(Problem.structural(name, "a readable table", f"{files[0].name}: {exc}"))
+            collector.add(Problem.unreadable_table(name, path.name, str(exc)))
     return raw
 
 

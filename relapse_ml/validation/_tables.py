@@ -9,10 +9,15 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from relapse_ml.errors import PER_PATIENT, STRUCTURAL, Problem
-from relapse_ml.io import RawTable
+from relapse_ml.io import RawTable, bad_row_id
 from relapse_ml.schema import Contract, TableSpec
 from relapse_ml.validation._parse import arrow_text, as_text, out_of_range, parse_column
 from relapse_ml.validation.report import ProblemCollector
+
+# What the contract asks of a patient_id: written once, for validation and the
+# batch engines (which check ids across chunks before validation sees them).
+UNIQUE_ID = "a patient_id that appears once"
+KNOWN_ID = "a patient_id present in patients"
 
 
 @dataclass
@@ -33,14 +38,6 @@ def _empty_column(spec_dtype: str, categories: tuple[str, ...] | None, n: int) -
     if spec_dtype in ("string",):
         return pd.Series([np.nan] * n, dtype=object)
     return pd.Series(np.full(n, np.nan))
-
-
-def _bad_row_id(raw: RawTable, text: str, header: list[str]) -> str | None:
-    if "patient_id" not in header:
-        return None
-    fields = text.split(",")
-    position = header.index("patient_id")
-    return fields[position].strip().strip('"') or None if position < len(fields) else None
 
 
 def missing_required_columns(spec: TableSpec, header: list[str]) -> list[Problem]:
@@ -67,7 +64,7 @@ def parse_table(
         as_text(frame["patient_id"]) if "patient_id" in header else pd.Series([""] * n, dtype="str")
     )
     for row, text in raw.bad_rows:
-        pid = _bad_row_id(raw, text, header)
+        pid = bad_row_id(text, header)
         collector.add(Problem.unreadable_row(spec.name, row, text, len(header), pid))
     if spec.name == "patients" and n == 0 and not raw.bad_rows:
         collector.add(Problem.structural(spec.name, "at least one patient row", "no data rows"))
@@ -131,7 +128,7 @@ def check_unique_ids(table: TypedTable, name: str, kind: str, collector: Problem
         mask=mask,
         rows=table.row_numbers,
         patient_ids=table.patient_ids,
-        expected="a patient_id that appears once",
+        expected=UNIQUE_ID,
         found=table.patient_ids,
     )
 
@@ -158,7 +155,7 @@ def check_known_patients(
         mask=mask,
         rows=table.row_numbers,
         patient_ids=ids,
-        expected="a patient_id present in patients",
+        expected=KNOWN_ID,
         found=ids,
     )
     return mask

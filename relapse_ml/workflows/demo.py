@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from relapse_ml.config import TrainConfig
+from relapse_ml.training.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ def run_demo(
     out_dir: Path, config: TrainConfig, *, n_train: int = 3000, n_new: int = 1000, n_report: int = 3
 ) -> DemoSummary:
     """Run simulate -> train -> simulate -> predict -> explain into ``out_dir``."""
+    from relapse_ml.batch.config import PredictConfig
     from relapse_ml.workflows.explain import run_explain
     from relapse_ml.workflows.predict import run_predict
     from relapse_ml.workflows.simulate import run_simulate
@@ -73,7 +74,9 @@ def run_demo(
     model_uri = f"models:/{config.registered_name}@{trained.alias}"
     predictions = out_dir / "predictions.csv"
     rejects = out_dir / "predictions.rejects.csv"
-    scored = run_predict(new_folder, model_uri=model_uri, out=predictions, rejects=rejects)
+    scored = run_predict(
+        PredictConfig(new_folder, model_uri=model_uri, out=predictions, rejects=rejects, workers=1)
+    )
     import pandas as pd
 
     ids = pd.read_csv(predictions, usecols=["patient_id", "risk"]).sort_values("risk")["patient_id"]

@@ -38,6 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from relapse_ml.batch.chunk import INTERNAL_ERROR, REJECT_COLUMNS, orphan_rejects, reject_frame
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.batch.drift import DriftCounts, drift_report, render_drift, strict_json
 from relapse_ml.batch.sinks import TableSink, check_table_path, empty_scores
 from relapse_ml.errors import ContractError, InternalError, UserError
@@ -48,13 +49,6 @@ from relapse_ml.io import (
     remove_stale_temporaries,
     temporary_path,
 )
-
-DEFAULT_MODEL_URI = "models:/car-t-relapse@champion"
-DEFAULT_CHUNK_SIZE = 5_000
-ENGINES = ("local", "spark")
-# Above this share of patients failing inside the model, the run fails (a broken
-# model must not look like a good run).
-DEFAULT_MAX_INTERNAL_ERROR_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -144,14 +138,14 @@ def side_paths(out: Path, rejects: Path | None) -> tuple[Path, Path]:
     )
 
 
-def _make_engine(engine: str, data_dir: Path, chunk_size: int, workdir: Path, workers: int):
-    if engine == "local":
+def _make_engine(config: PredictConfig, workdir: Path):
+    if config.engine == "local":
         from relapse_ml.batch.engine import LocalEngine
 
-        return LocalEngine(data_dir, chunk_size, workdir, workers)
+        return LocalEngine(config.data_dir, config.chunk_size, workdir, config.workers)
     from relapse_ml.batch.spark import SparkEngine
 
-    return SparkEngine(data_dir, chunk_size)
+    return SparkEngine(config.data_dir, config.chunk_size)
 
 
 def _load_served(model_uri: str):
@@ -167,52 +161,21 @@ def _load_served(model_uri: str):
 
 
 def run_predict(
-    data_dir: Path,
-    model_uri: str = DEFAULT_MODEL_URI,
-    out: Path = Path("predictions.csv"),
-    rejects: Path | None = None,
-    top_k: int = 3,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    engine: str = "local",
-    json_summary: bool = False,
-    progress: bool = True,
+    config: PredictConfig,
     *,
-    workers: int = 1,
     echo: Callable[[str], None] | None = None,
     scorer: Callable[..., pd.DataFrame] | None = None,
-    max_internal_error_share: float = DEFAULT_MAX_INTERNAL_ERROR_SHARE,
 ) -> PredictSummary:
-    """Score every patient of ``data_dir`` with explanations; reject, with reasons, the rest.
+    """Score every patient of ``config.data_dir`` with explanations; reject, with reasons, the rest.
 
     Parameters
     ----------
-    data_dir : Path
-        Folder with ``patients`` and ``measurements`` (CSV or Parquet).
-    model_uri : str
-        ``models:/name@alias``, ``models:/name/version``, ``runs:/...`` or a ``.skops`` file.
-    out : Path
-        Scores file, ``.csv`` or ``.parquet``.
-    rejects : Path, optional
-        Rejects file (default ``<stem>.rejects.csv`` beside ``out``).
-    top_k : int
-        Plain-language drivers per patient.
-    chunk_size : int
-        Patients per chunk (memory grows with it; results do not change).
-    engine : {"local", "spark"}
-        Where chunks are processed.
-    json_summary : bool
-        With ``echo``: echo the summary as JSON instead of text.
-    progress : bool
-        Show a progress bar when stderr is a terminal.
-    workers : int
-        Local engine: processes scoring chunks (results do not depend on it).
+    config : PredictConfig
+        The job (data, model, outputs, chunking, engine, workers), built once at the CLI.
     echo : callable, optional
         Receives the summary text (the CLI passes ``typer.echo``).
     scorer : callable, optional
         Scoring function (default :func:`relapse_ml.serving.scoring.score_patients`).
-    max_internal_error_share : float
-        Patients whose scoring fails (rejected with reason ``internal error: ...``)
-        are tolerated up to this share of the input; above it the run fails.
 
     Returns
     -------
@@ -223,8 +186,7 @@ def run_predict(
     ContractError
         Structural problems in the data; nothing is written.
     UserError
-        Bad options (format, engine, top_k, chunk size) or output paths that
-        cannot be written; checked before any work.
+        Output paths that cannot be written or a missing data folder; checked before any work.
     TrackingError
         The model cannot be loaded.
     InternalError
@@ -232,45 +194,48 @@ def run_predict(
         scored, or the disk is full; nothing is written.
     """
     start = time.perf_counter()
-    data_dir, out = Path(data_dir), Path(out)
-    rejects_path, drift_path = side_paths(out, rejects)
-    for path in (out, rejects_path):
-        try:
-            check_table_path(path)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-    if engine not in ENGINES:
-        raise UserError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    if top_k < 0 or chunk_size < 1 or workers < 1:
-        raise UserError("top_k must be >= 0, chunk_size >= 1 and workers >= 1")
-    if not 0 <= max_internal_error_share <= 1:
-        raise UserError("the share of internal errors allowed must be between 0 and 1")
-    if not data_dir.is_dir():
-        raise UserError(f"{data_dir} is not a folder")
-    outputs = [drift_path, rejects_path, out]  # renamed in this order: the scores last
+    outputs = _checked_outputs(config)
+    if scorer is None and (config.engine != "local" or config.workers == 1):
+        # Local workers import the default scorer themselves: here it would only
+        # cost memory.
+        from relapse_ml.serving.scoring import score_patients as scorer
+    served = _load_served(config.model_uri)
+    counts = _write_outputs(config, served, scorer, outputs)
+    summary = _summary(config, served, outputs, counts, time.perf_counter() - start)
+    if echo is not None:
+        report = counts["report"]
+        echo(summary.to_json() if config.json_summary else summary.render(render_drift(report)))
+    return summary
+
+
+def _checked_outputs(config: PredictConfig) -> list[Path]:
+    """The drift, rejects and scores paths (renamed in this order), checked before any work."""
+    rejects_path, drift_path = side_paths(config.out, config.rejects)
     try:
+        for path in (config.out, rejects_path):
+            check_table_path(path)
+        outputs = [drift_path, rejects_path, config.out]
         check_output_paths(outputs)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    if scorer is None and (engine != "local" or workers == 1):
-        # Local workers import the default scorer themselves: here it would only
-        # cost memory (it pulls shap, ~100 MB).
-        from relapse_ml.serving.scoring import score_patients as scorer
-    served = _load_served(model_uri)
+    if not config.data_dir.is_dir():
+        raise UserError(f"{config.data_dir} is not a folder")
+    return outputs
+
+
+def _write_outputs(config: PredictConfig, served, scorer, outputs: list[Path]) -> dict:
+    """Stream into temporary files beside ``outputs`` and rename them; on failure leave nothing."""
     for path in outputs:
         remove_stale_temporaries(path)
     try:
         created = make_missing_folders(outputs)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    workdir = temporary_path(out)
+    workdir = temporary_path(config.out)
     try:
         workdir.mkdir()
         try:
-            counts = _run(
-                data_dir, served, engine, chunk_size, workdir, workers, scorer, top_k,
-                progress, outputs, max_internal_error_share,
-            )  # fmt: skip
+            return _run(config, served, scorer, workdir, outputs)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     except BaseException as exc:
@@ -279,12 +244,15 @@ def run_predict(
                 folder.rmdir()  # only if still empty
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise InternalError(
-                f"no space left on the device while writing beside {out}: nothing was written"
+                f"no space left on the device while writing beside {config.out}: nothing was written"
             ) from None
         raise
-    elapsed = time.perf_counter() - start
+
+
+def _summary(config: PredictConfig, served, outputs: list[Path], counts: dict, elapsed: float):
+    drift_path, rejects_path, out = outputs
     report = counts["report"]
-    summary = PredictSummary(
+    return PredictSummary(
         n_input=counts["n_input"],
         n_scored=counts["n_scored"],
         n_rejected=counts["n_rejected"],
@@ -296,11 +264,11 @@ def run_predict(
         output=str(out),
         rejects=str(rejects_path),
         drift=str(drift_path),
-        model_uri=model_uri,
+        model_uri=config.model_uri,
         model_name=served.name,
         model_version=served.version,
-        engine=engine,
-        chunk_size=chunk_size,
+        engine=config.engine,
+        chunk_size=config.chunk_size,
         drift_summary={
             **report["summary"],
             "share_ood": report["share_ood"],
@@ -308,21 +276,17 @@ def run_predict(
         },
         n_internal_errors=counts["n_internal"],
     )
-    if echo is not None:
-        echo(summary.to_json() if json_summary else summary.render(render_drift(report)))
-    return summary
 
 
-def _run(
-    data_dir, served, engine, chunk_size, workdir, workers, scorer, top_k, progress, outputs, share
-) -> dict:
+def _run(config: PredictConfig, served, scorer, workdir: Path, outputs: list[Path]) -> dict:
     """Stream the chunks into temporary files, check them, then rename them (scores last)."""
     _, rejects_path, out = outputs
-    model = served.model
-    runner = _make_engine(engine, data_dir, chunk_size, workdir, workers)
+    model, data_dir, top_k = served.model, config.data_dir, config.top_k
+    share = config.max_internal_error_share
+    runner = _make_engine(config, workdir)
     try:
         n_expected = runner.prepare()
-        bar = _Progress(n_expected, progress)
+        bar = _Progress(n_expected, config.progress)
         with atomic_paths(outputs) as (tmp_drift, tmp_rejects, tmp_out):
             scores = TableSink(tmp_out, out.suffix.lower())
             reject_sink = TableSink(tmp_rejects, rejects_path.suffix.lower(), REJECT_COLUMNS)

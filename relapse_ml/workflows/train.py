@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from relapse_ml._version import package_version
 from relapse_ml.artifact import save_model
-from relapse_ml.config import TrainConfig
 from relapse_ml.errors import ContractError, Problem, UserError
 from relapse_ml.report.model_card import render_model_card
-from relapse_ml.training import TrainingResult, package_version, train_relapse_model
+from relapse_ml.training import TrainingResult, train_relapse_model
+from relapse_ml.training.config import TrainConfig
 from relapse_ml.validation import validate_folder
 
 log = logging.getLogger(__name__)

@@ -26,10 +26,12 @@ CALIBRATIONS = ("sigmoid", "isotonic")
 
 
 @pytest.mark.parametrize(("family", "calibration"), list(itertools.product(FAMILIES, CALIBRATIONS)))
-def test_baseline_plus_contributions_is_the_served_risk(trained, sim_data, family, calibration):
-    model = trained(family, calibration)
+def test_baseline_plus_contributions_is_the_served_risk(
+    trained_model, simulated_data, family, calibration
+):
+    model = trained_model(family, calibration)
     assert model.calibration_method == calibration
-    model_input = model.model_input(sim_data.patients, sim_data.measurements)
+    model_input = model.model_input(simulated_data.patients, simulated_data.measurements)
     explanation = explain_patients(model, model_input)
     served = model.risk(model_input)  # the pipeline's own predict_proba, computed independently
     np.testing.assert_allclose(explanation.risk, served, rtol=0, atol=1e-12)
@@ -52,9 +54,9 @@ def test_baseline_plus_contributions_is_the_served_risk(trained, sim_data, famil
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_baseline_is_one_constant_per_model(trained, sim_data, family):
-    model = trained(family)
-    model_input = model.model_input(sim_data.patients, sim_data.measurements)
+def test_baseline_is_one_constant_per_model(trained_model, simulated_data, family):
+    model = trained_model(family)
+    model_input = model.model_input(simulated_data.patients, simulated_data.measurements)
     first = explain_patients(model, model_input.iloc[:50].reset_index(drop=True))
     second = explain_patients(model, model_input.iloc[400:].reset_index(drop=True))
     assert first.baseline_risk == second.baseline_risk
@@ -66,10 +68,10 @@ def test_baseline_is_one_constant_per_model(trained, sim_data, family):
     )
 
 
-def test_values_and_imputed_flags(trained, sim_data):
-    model = trained("hist_gradient_boosting")
+def test_values_and_imputed_flags(trained_model, simulated_data):
+    model = trained_model("hist_gradient_boosting")
     explanation = explain_patients(
-        model, model.model_input(sim_data.patients, sim_data.measurements)
+        model, model.model_input(simulated_data.patients, simulated_data.measurements)
     )
     assert list(explanation.feature_values.columns) == [s.name for s in model.catalogue]
     assert explanation.imputed.equals(explanation.feature_values.isna())
@@ -152,8 +154,8 @@ def test_probability_scale_rule_by_hand():
     np.testing.assert_array_equal(out, np.zeros((1, 3)))
 
 
-def test_every_preprocessed_column_maps_to_one_feature(trained):
-    model = trained("logistic")
+def test_every_preprocessed_column_maps_to_one_feature(trained_model):
+    model = trained_model("logistic")
     preprocessor = model.classifier.estimator_.named_steps["preprocess"]
     names = [s.name for s in model.catalogue]
     matrix = feature_matrix(preprocessor, names)

@@ -14,10 +14,10 @@ from relapse_ml.explain import (
 )
 
 
-def test_importance_is_mean_absolute_contribution(trained, sim_data):
-    model = trained("random_forest")
+def test_importance_is_mean_absolute_contribution(trained_model, simulated_data):
+    model = trained_model("random_forest")
     explanation = explain_patients(
-        model, model.model_input(sim_data.patients, sim_data.measurements)
+        model, model.model_input(simulated_data.patients, simulated_data.measurements)
     )
     features = global_importance(model, explanation)
     assert features["mean_abs_contribution"].is_monotonic_decreasing
@@ -33,12 +33,12 @@ def test_importance_is_mean_absolute_contribution(trained, sim_data):
     )
 
 
-def test_dependence_figures_without_pyplot_state(trained, sim_data):
+def test_dependence_figures_without_pyplot_state(trained_model, simulated_data):
     import matplotlib.pyplot as plt
 
-    model = trained("hist_gradient_boosting")
+    model = trained_model("hist_gradient_boosting")
     explanation = explain_patients(
-        model, model.model_input(sim_data.patients, sim_data.measurements)
+        model, model.model_input(simulated_data.patients, simulated_data.measurements)
     )
     before = plt.get_fignums()
     figures = dependence_figures(model, explanation, top_n=4)
@@ -47,7 +47,7 @@ def test_dependence_figures_without_pyplot_state(trained, sim_data):
     assert all(isinstance(f, Figure) and len(f.axes[0].collections) >= 1 for f in figures.values())
     assert plt.get_fignums() == before
     tables, all_figures = cohort_explanations(
-        model, model.model_input(sim_data.patients, sim_data.measurements), top_n=2
+        model, model.model_input(simulated_data.patients, simulated_data.measurements), top_n=2
     )
     assert set(tables) == {"shap_importance_features.csv", "shap_importance_groups.csv"}
     assert {"shap_importance.png", "shap_importance_groups.png"} <= set(all_figures) and len(

@@ -160,13 +160,13 @@ def test_extend_reference_adds_disease_quartiles():
     assert "MM" not in out["quartiles_by_disease"]["age_years"]  # 19 values: too few
 
 
-def test_driver_sentences_on_a_trained_model(trained, sim_data):
-    model = trained("hist_gradient_boosting")
+def test_driver_sentences_on_a_trained_model(trained_model, simulated_data):
+    model = trained_model("hist_gradient_boosting")
     explanation = explain_patients(
-        model, model.model_input(sim_data.patients, sim_data.measurements)
+        model, model.model_input(simulated_data.patients, simulated_data.measurements)
     )
     sentences = driver_sentences(model, explanation, top_k=3)
-    assert len(sentences) == len(sim_data.patients) and all(len(s) == 3 for s in sentences)
+    assert len(sentences) == len(simulated_data.patients) and all(len(s) == 3 for s in sentences)
     pattern = re.compile(r"^.+: .+: [+-](\d+\.\d|<0\.1) points$")
     assert all(pattern.match(s) for row in sentences for s in row if s)
     # The first driver is the largest contribution, with the matching sign and size.

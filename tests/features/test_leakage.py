@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-from conftest import TINY_PATIENTS, make_measurements, make_patients
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relapse_ml.features import LandmarkFeatures, attach_measurements
 from relapse_ml.schema import load_contract
+from tests.features.tiny_frames import TINY_PATIENTS, make_measurements, make_patients
 
 MARKERS = list(load_contract().markers)
 row = st.tuples(

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.errors import ContractError
 from relapse_ml.workflows.predict import run_predict
 from relapse_ml.workflows.simulate import run_simulate
@@ -112,7 +113,9 @@ def _edited(clean: Path, target: Path, table: str, edit: Callable[[Lines], int])
 
 
 def _predict(folder: Path, model_path: Path, out: Path, engine: str):
-    summary = run_predict(folder, str(model_path), out, chunk_size=8, engine=engine)
+    summary = run_predict(
+        PredictConfig(folder, str(model_path), out, chunk_size=8, engine=engine, workers=1)
+    )
     scores = pd.read_parquet(out)
     rejects = pd.read_csv(out.with_name("p.rejects.csv"), dtype=str, keep_default_na=False)
     return summary, scores, rejects
@@ -198,7 +201,9 @@ def test_unreadable_row_naming_no_patient_is_structural(
     path.write_text("\n".join(lines) + "\n")
     out = tmp_path / engine / "p.parquet"
     with pytest.raises(ContractError) as caught:
-        run_predict(folder, str(model_path), out, chunk_size=8, engine=engine)
+        run_predict(
+            PredictConfig(folder, str(model_path), out, chunk_size=8, engine=engine, workers=1)
+        )
     problems = [(p.kind, p.table, p.row, p.found) for p in caught.value.problems]
     assert problems == [("structural", table, 4, f"{UNREADABLE}: ',SITE01'")]
     assert not out.exists()

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.serving.scoring import request_frame
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
@@ -112,7 +113,9 @@ def test_rest_answer_equals_batch_predict(registered, served, tmp_path, monkeypa
     data_dir = tmp_path / "new"
     run_simulate(n=25, seed=21, out_dir=data_dir, fmt="csv")
     out = tmp_path / "pred.csv"
-    run_predict(data_dir, "models:/car-t-relapse@champion", out, chunk_size=10)
+    run_predict(
+        PredictConfig(data_dir, "models:/car-t-relapse@champion", out, chunk_size=10, workers=1)
+    )
     batch = pd.read_csv(out, dtype={"patient_id": str})
 
     data = validate_folder(data_dir, include_outcomes=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.workflows.predict import run_predict
 from relapse_ml.workflows.simulate import run_simulate
 
@@ -33,9 +34,20 @@ def test_spark_engine_matches_local(model_path, tmp_path, fmt):
         patients.to_csv(folder / "patients.csv", index=False)
         with (folder / "measurements.csv").open("a") as handle:
             handle.write("GHOST,7,il6_pg_ml,3.0,pg/mL,\n")
-    local = run_predict(folder, str(model_path), tmp_path / "local" / "p.parquet", chunk_size=25)
+    local = run_predict(
+        PredictConfig(
+            folder, str(model_path), tmp_path / "local" / "p.parquet", chunk_size=25, workers=1
+        )
+    )
     spark = run_predict(
-        folder, str(model_path), tmp_path / "spark" / "p.parquet", chunk_size=25, engine="spark"
+        PredictConfig(
+            folder,
+            str(model_path),
+            tmp_path / "spark" / "p.parquet",
+            chunk_size=25,
+            engine="spark",
+            workers=1,
+        )
     )
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "local" / "p.parquet"),

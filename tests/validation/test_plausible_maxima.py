@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.errors import PER_PATIENT
 from relapse_ml.features import LandmarkFeatures
 from relapse_ml.features._panel import attach_measurements
@@ -88,7 +89,9 @@ def test_one_absurd_measurement_costs_one_patient_not_the_batch(model_path, tmp_
     measurements.to_csv(folder / "measurements.csv", index=False)
     out = tmp_path / "out" / "scores.csv"
 
-    summary = run_predict(folder, str(model_path), out, chunk_size=16, progress=False)
+    summary = run_predict(
+        PredictConfig(folder, str(model_path), out, chunk_size=16, progress=False, workers=1)
+    )
 
     scored = pd.read_csv(out, dtype={"patient_id": str}, keep_default_na=False)
     rejects = pd.read_csv(out.with_name("scores.rejects.csv"), dtype=str, keep_default_na=False)
@@ -164,7 +167,7 @@ def test_patients_at_every_maximum_are_scored(model_path, tmp_path):
     assert validate_folder(folder).report.is_valid
     out = tmp_path / "out" / "scores.csv"
 
-    summary = run_predict(folder, str(model_path), out, progress=False)
+    summary = run_predict(PredictConfig(folder, str(model_path), out, progress=False, workers=1))
 
     scored = pd.read_csv(out, dtype={"patient_id": str})
     assert (summary.n_scored, summary.n_rejected) == (2, 0)

@@ -6,10 +6,9 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from relapse_ml.artifact import load_model
-from relapse_ml.errors import UserError
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.serving.scoring import score_patients
 from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
@@ -19,7 +18,9 @@ GROUPS = ["antigen", "exhaustion", "persistence", "tme", "clinical"]
 
 def test_matches_whole_file_scoring(model_path, cohort_dirs, tmp_path):
     out = tmp_path / "pred.parquet"
-    summary = run_predict(cohort_dirs["parquet"], str(model_path), out, chunk_size=40)
+    summary = run_predict(
+        PredictConfig(cohort_dirs["parquet"], str(model_path), out, chunk_size=40, workers=1)
+    )
     got = pd.read_parquet(out)
     data = validate_folder(cohort_dirs["parquet"], include_outcomes=False)
     expected = score_patients(load_model(model_path), data.patients, data.measurements)
@@ -38,7 +39,9 @@ def test_chunk_size_does_not_change_results(model_path, cohort_dirs, tmp_path):
     paths = []
     for size in (7, 64, 10_000):
         out = tmp_path / f"c{size}" / "pred.csv"
-        run_predict(cohort_dirs["csv"], str(model_path), out, chunk_size=size)
+        run_predict(
+            PredictConfig(cohort_dirs["csv"], str(model_path), out, chunk_size=size, workers=1)
+        )
         paths.append(out)
     # Identical up to floating-point summation order (BLAS blocks matrices by their size).
     first = pd.read_csv(paths[0])
@@ -52,15 +55,15 @@ def test_chunk_size_does_not_change_results(model_path, cohort_dirs, tmp_path):
 
 def test_csv_and_parquet_inputs_give_identical_output(model_path, cohort_dirs, tmp_path):
     a, b = tmp_path / "a" / "p.csv", tmp_path / "b" / "p.csv"
-    run_predict(cohort_dirs["csv"], str(model_path), a, chunk_size=50)
-    run_predict(cohort_dirs["parquet"], str(model_path), b, chunk_size=50)
+    run_predict(PredictConfig(cohort_dirs["csv"], str(model_path), a, chunk_size=50, workers=1))
+    run_predict(PredictConfig(cohort_dirs["parquet"], str(model_path), b, chunk_size=50, workers=1))
     assert a.read_bytes() == b.read_bytes()
 
 
 def test_deterministic(model_path, cohort_dirs, tmp_path):
     a, b = tmp_path / "a" / "p.parquet", tmp_path / "b" / "p.parquet"
-    run_predict(cohort_dirs["parquet"], str(model_path), a, chunk_size=33)
-    run_predict(cohort_dirs["parquet"], str(model_path), b, chunk_size=33)
+    run_predict(PredictConfig(cohort_dirs["parquet"], str(model_path), a, chunk_size=33, workers=1))
+    run_predict(PredictConfig(cohort_dirs["parquet"], str(model_path), b, chunk_size=33, workers=1))
     pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
     assert a.with_name("p.drift.json").read_text() == b.with_name("p.drift.json").read_text()
 
@@ -68,7 +71,9 @@ def test_deterministic(model_path, cohort_dirs, tmp_path):
 def test_drift_report_written_and_summarised(model_path, cohort_dirs, tmp_path):
     out = tmp_path / "pred.csv"
     lines: list[str] = []
-    summary = run_predict(cohort_dirs["csv"], str(model_path), out, echo=lines.append)
+    summary = run_predict(
+        PredictConfig(cohort_dirs["csv"], str(model_path), out, workers=1), echo=lines.append
+    )
     report = json.loads(out.with_name("pred.drift.json").read_text())
     assert report["n_patients"] == 150
     model = load_model(model_path)
@@ -79,36 +84,14 @@ def test_drift_report_written_and_summarised(model_path, cohort_dirs, tmp_path):
     assert "drift:" in lines[0] and "patients/s" in lines[0]
 
 
-def test_json_summary(model_path, cohort_dirs, tmp_path):
-    lines: list[str] = []
-    run_predict(
-        cohort_dirs["csv"],
-        str(model_path),
-        tmp_path / "p.csv",
-        json_summary=True,
-        echo=lines.append,
-    )
-    data = json.loads(lines[0])
-    assert data["n_scored"] == 150 and data["patients_per_s"] > 0
-
-
-def test_progress_is_quiet_in_a_pipe(model_path, cohort_dirs, tmp_path, capfd):
-    run_predict(cohort_dirs["csv"], str(model_path), tmp_path / "p.csv", progress=True)
-    assert capfd.readouterr().err == ""
-
-
-def test_bad_options(model_path, cohort_dirs, tmp_path):
-    with pytest.raises(UserError, match=r"csv or \.parquet"):
-        run_predict(cohort_dirs["csv"], str(model_path), tmp_path / "p.txt")
-    with pytest.raises(UserError, match="engine"):
-        run_predict(cohort_dirs["csv"], str(model_path), tmp_path / "p.csv", engine="dask")
-    assert not list(tmp_path.iterdir())
-
-
 def test_worker_processes_give_byte_identical_output(model_path, cohort_dirs, tmp_path):
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
-    run_predict(cohort_dirs["parquet"], str(model_path), one, chunk_size=40, workers=1)
-    summary = run_predict(cohort_dirs["parquet"], str(model_path), two, chunk_size=40, workers=2)
+    run_predict(
+        PredictConfig(cohort_dirs["parquet"], str(model_path), one, chunk_size=40, workers=1)
+    )
+    summary = run_predict(
+        PredictConfig(cohort_dirs["parquet"], str(model_path), two, chunk_size=40, workers=2)
+    )
     assert summary.n_scored + summary.n_rejected == summary.n_input
     assert one.read_bytes() == two.read_bytes()
     assert (

@@ -8,19 +8,16 @@ from pathlib import Path
 
 import pytest
 import skops.io as sio
-from hostile import empty_dict_node, hostile_archive, payloads, write_archive
 from mlflow.pyfunc import PythonModelContext
 from sklearn.linear_model import LogisticRegression
 
-from relapse_ml.artifact import RelapseRiskModel, file_sha256, load_model, save_model
+from relapse_ml.artifact import RelapseRiskModel, file_sha256, load_model
 from relapse_ml.artifact.trusted_types import TRUSTED_LOADERS, archive_types, trusted_types
 from relapse_ml.cli import main
 from relapse_ml.errors import ModelFileError, UntrustedModelError
 from relapse_ml.tracking.pyfunc import ARTIFACT_KEY, RelapseRiskPyfunc
-from relapse_ml.training import train_relapse_model
-from relapse_ml.validation import validate_folder
-from relapse_ml.workflows.simulate import run_simulate
-from tests.helpers import assert_valid_risks, quick_train_config, tiny_tables, write_tables
+from tests.artifact.hostile import empty_dict_node, hostile_archive, payloads, write_archive
+from tests.helpers import assert_valid_risks, tiny_tables, write_tables
 
 FAMILIES = ("logistic", "hist_gradient_boosting", "random_forest")
 CALIBRATIONS = ("sigmoid", "isotonic")
@@ -29,20 +26,9 @@ REDUCE_LOADERS = ("ConstructorFromReduceNode", "LossNode")
 
 
 @pytest.fixture(scope="module")
-def genuine_models(tmp_path_factory) -> dict[tuple[str, str], Path]:
-    """A freshly trained model of every family with every calibration method, saved."""
-    folder = tmp_path_factory.mktemp("trust")
-    run_simulate(n=400, seed=11, out_dir=folder, fmt="parquet")
-    data = validate_folder(folder, require_outcomes=True)
-    saved = {}
-    for family in FAMILIES:
-        for calibration in CALIBRATIONS:
-            config = quick_train_config(family, calibration)
-            result = train_relapse_model(data.patients, data.measurements, data.outcomes, config)
-            saved[family, calibration] = save_model(
-                result.model, folder / f"{family}-{calibration}.skops"
-            )
-    return saved
+def genuine_models(model_file) -> dict[tuple[str, str], Path]:
+    """A genuine model of every family with every calibration method (the shared factory)."""
+    return {(f, c): model_file(f, c) for f in FAMILIES for c in CALIBRATIONS}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +44,7 @@ def _schema(path: Path) -> dict:
 @pytest.mark.parametrize("calibration", CALIBRATIONS)
 @pytest.mark.parametrize("family", FAMILIES)
 def test_every_genuine_model_holds_only_allowlisted_types_and_loads(
-    genuine_models, family, calibration
+    genuine_models, simulated_data, family, calibration
 ):
     path = genuine_models[family, calibration]
     loaders, types = archive_types(_schema(path))
@@ -69,7 +55,7 @@ def test_every_genuine_model_holds_only_allowlisted_types_and_loads(
     model = load_model(path)
     assert isinstance(model, RelapseRiskModel) and model.family == family
     assert model.calibration_method == calibration
-    data = validate_folder(path.parent)
+    data = simulated_data  # the cohort it was trained on
     assert_valid_risks(
         model.risk(model.model_input(data.patients, data.measurements)), len(data.patients)
     )

@@ -39,15 +39,18 @@ EXPECTED_COLUMNS = [
 ]
 
 
-def test_score_columns_and_invariants(trained, sim_data):
-    model = trained("hist_gradient_boosting")
-    scores = score_patients(model, sim_data.patients, sim_data.measurements, model_version="7")
+def test_score_columns_and_invariants(trained_model, simulated_data):
+    model = trained_model("hist_gradient_boosting")
+    scores = score_patients(
+        model, simulated_data.patients, simulated_data.measurements, model_version="7"
+    )
     assert list(scores.columns) == EXPECTED_COLUMNS == score_columns(3)
-    assert scores["patient_id"].tolist() == sim_data.patients["patient_id"].tolist()
+    assert scores["patient_id"].tolist() == simulated_data.patients["patient_id"].tolist()
     contributions = scores[[c for c in scores if c.startswith("contrib_")]].sum(axis=1)
     assert np.abs(scores["baseline_risk"] + contributions - scores["risk"]).max() < 1e-6
     np.testing.assert_allclose(
-        scores["risk"], model.risk(model.model_input(sim_data.patients, sim_data.measurements))
+        scores["risk"],
+        model.risk(model.model_input(simulated_data.patients, simulated_data.measurements)),
     )
     assert set(scores["risk_band"]) <= {"low", "intermediate", "high"}
     assert (scores["model_version"] == "7").all() and (
@@ -56,41 +59,43 @@ def test_score_columns_and_invariants(trained, sim_data):
     assert scores["ood"].dtype == bool and (scores["ood_reason"].ne("") == scores["ood"]).all()
 
 
-def test_score_is_order_and_top_k_robust(trained, sim_data):
-    model = trained("logistic")
-    reversed_patients = sim_data.patients.iloc[::-1].reset_index(drop=True)
-    forward = score_patients(model, sim_data.patients, sim_data.measurements, top_k=1)
-    backward = score_patients(model, reversed_patients, sim_data.measurements, top_k=1)
+def test_score_is_order_and_top_k_robust(trained_model, simulated_data):
+    model = trained_model("logistic")
+    reversed_patients = simulated_data.patients.iloc[::-1].reset_index(drop=True)
+    forward = score_patients(model, simulated_data.patients, simulated_data.measurements, top_k=1)
+    backward = score_patients(model, reversed_patients, simulated_data.measurements, top_k=1)
     assert backward["patient_id"].tolist() == reversed_patients["patient_id"].tolist()
     np.testing.assert_array_equal(backward["risk"].to_numpy()[::-1], forward["risk"].to_numpy())
     assert "driver_2" not in forward and forward["driver_1"].ne("").all()
 
 
-def test_empty_input_gives_empty_output(trained, sim_data):
+def test_empty_input_gives_empty_output(trained_model, simulated_data):
     scores = score_patients(
-        trained("random_forest"), sim_data.patients.iloc[:0], sim_data.measurements.iloc[:0]
+        trained_model("random_forest"),
+        simulated_data.patients.iloc[:0],
+        simulated_data.measurements.iloc[:0],
     )
     assert len(scores) == 0 and list(scores.columns) == EXPECTED_COLUMNS
 
 
-def test_rest_request_round_trip_gives_identical_scores(trained, sim_data):
-    model = trained("hist_gradient_boosting")
-    patients = sim_data.patients.iloc[:60].reset_index(drop=True)
-    frame = request_frame(patients, sim_data.measurements)
+def test_rest_request_round_trip_gives_identical_scores(trained_model, simulated_data):
+    model = trained_model("hist_gradient_boosting")
+    patients = simulated_data.patients.iloc[:60].reset_index(drop=True)
+    frame = request_frame(patients, simulated_data.measurements)
     assert list(frame.columns) == [*patients.columns, "measurements"]
     # It survives JSON (dataframe_split) unchanged.
     split = json.loads(frame.to_json(orient="split", date_format="iso"))
     assert isinstance(json.loads(split["data"][0][-1]), list)
     data = validate_request(frame)
     assert data.report.n_problems == 0 and len(data.patients) == 60
-    direct = score_patients(model, patients, sim_data.measurements)
+    direct = score_patients(model, patients, simulated_data.measurements)
     via_request = score_patients(model, data.patients, data.measurements)
     assert via_request.equals(direct)
 
 
-def test_bad_request_values_reject_patients_not_the_request(sim_data):
-    patients = sim_data.patients.iloc[:3].reset_index(drop=True)
-    frame = request_frame(patients, sim_data.measurements)
+def test_bad_request_values_reject_patients_not_the_request(simulated_data):
+    patients = simulated_data.patients.iloc[:3].reset_index(drop=True)
+    frame = request_frame(patients, simulated_data.measurements)
     frame.loc[0, "age_years"] = 250.0  # out of range
     records = json.loads(frame.loc[1, "measurements"])
     records[0]["unit"] = "mg"  # wrong unit
@@ -104,8 +109,8 @@ def test_bad_request_values_reject_patients_not_the_request(sim_data):
     assert len(data.patients) == 0
 
 
-def test_request_without_measurements_column_is_structural(sim_data):
-    frame = request_frame(sim_data.patients.iloc[:2], sim_data.measurements).drop(
+def test_request_without_measurements_column_is_structural(simulated_data):
+    frame = request_frame(simulated_data.patients.iloc[:2], simulated_data.measurements).drop(
         columns=["measurements"]
     )
     with pytest.raises(ContractError):

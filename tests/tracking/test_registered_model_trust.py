@@ -7,7 +7,6 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from hostile import hostile_archive
 from mlflow import MlflowClient
 
 from relapse_ml.artifact import file_sha256, load_model
@@ -22,6 +21,7 @@ from relapse_ml.tracking import (
     training_run,
 )
 from relapse_ml.workflows.train import run_train, synthetic_request
+from tests.artifact.hostile import hostile_archive
 from tests.helpers import tiny_tables, write_tables
 
 pytestmark = pytest.mark.integration

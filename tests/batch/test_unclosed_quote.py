@@ -7,6 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.cli import main
 from relapse_ml.errors import ContractError
 from relapse_ml.validation import validate_folder
@@ -40,7 +41,7 @@ def test_validation_names_the_row_instead_of_dropping_the_rest(swallowed):
 def test_batch_stops_with_exit_2_and_writes_nothing(swallowed, model_path, tmp_path, capsys):
     out = tmp_path / "out" / "scores.csv"
     with pytest.raises(ContractError, match="never closed"):
-        run_predict(swallowed, str(model_path), out)
+        run_predict(PredictConfig(swallowed, str(model_path), out, workers=1))
     code = main(
         ["predict", "--data", str(swallowed), "--out", str(out), "--model", str(model_path)]
     )
@@ -57,5 +58,5 @@ def test_an_unclosed_quote_on_the_last_line_rejects_only_that_patient(
     n = len(pd.read_csv(folder / "patients.csv"))
     _break_quote(folder, n)
     out = tmp_path / "scores.csv"
-    summary = run_predict(folder, str(model_path), out, workers=1)
+    summary = run_predict(PredictConfig(folder, str(model_path), out, workers=1))
     assert (summary.n_scored, summary.n_rejected) == (n - 1, 1)

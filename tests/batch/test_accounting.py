@@ -11,6 +11,7 @@ import time
 import pandas as pd
 import pytest
 
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.errors import ContractError
 from relapse_ml.schema import load_contract
 from relapse_ml.workflows.predict import run_predict
@@ -51,7 +52,7 @@ def mixed_folder(cohort_dirs, tmp_path):
 def test_every_patient_scored_or_rejected_once(model_path, mixed_folder, tmp_path):
     folder, ids = mixed_folder
     out = tmp_path / "out" / "pred.csv"
-    summary = run_predict(folder, str(model_path), out, chunk_size=8)
+    summary = run_predict(PredictConfig(folder, str(model_path), out, chunk_size=8, workers=1))
     scored = pd.read_csv(out, dtype={"patient_id": str}, keep_default_na=False)
     rejects = pd.read_csv(out.with_name("pred.rejects.csv"), dtype=str, keep_default_na=False)
     orphan = rejects["expected"] == "a patient_id present in patients"
@@ -90,7 +91,7 @@ def test_repeated_id_across_chunks_stops_and_writes_nothing(model_path, cohort_d
     _write(folder, patients, _read_text(cohort_dirs["csv"] / "measurements.csv"))
     out = tmp_path / "out" / "pred.csv"
     with pytest.raises(ContractError) as caught:
-        run_predict(folder, str(model_path), out, chunk_size=5)
+        run_predict(PredictConfig(folder, str(model_path), out, chunk_size=5, workers=1))
     assert caught.value.exit_code == 2
     problem = caught.value.problems[0]
     assert (problem.kind, problem.column, problem.row) == ("structural", "patient_id", 16)
@@ -102,7 +103,7 @@ def test_missing_required_column_stops_and_writes_nothing(model_path, cohort_dir
     folder = tmp_path / "nocol"
     _write(folder, patients, _read_text(cohort_dirs["csv"] / "measurements.csv"))
     with pytest.raises(ContractError, match="disease"):
-        run_predict(folder, str(model_path), tmp_path / "out" / "p.csv")
+        run_predict(PredictConfig(folder, str(model_path), tmp_path / "out" / "p.csv", workers=1))
     assert not (tmp_path / "out").exists()
 
 
@@ -111,7 +112,7 @@ def test_data_after_the_landmark_never_changes_a_risk(model_path, cohort_dirs, t
     patients = _read_text(cohort_dirs["csv"] / "patients.csv")
     measurements = _read_text(cohort_dirs["csv"] / "measurements.csv")
     base = tmp_path / "base" / "p.csv"
-    run_predict(cohort_dirs["csv"], str(model_path), base)
+    run_predict(PredictConfig(cohort_dirs["csv"], str(model_path), base, workers=1))
     late = measurements["day"].astype(int) > landmark
     altered = measurements.copy()
     altered.loc[late, "value"] = (altered.loc[late, "value"].astype(float) * 0.37).astype(str)
@@ -129,7 +130,7 @@ def test_data_after_the_landmark_never_changes_a_risk(model_path, cohort_dirs, t
     folder = tmp_path / "late"
     _write(folder, patients, pd.concat([altered, extra]))
     moved = tmp_path / "late_out" / "p.csv"
-    run_predict(folder, str(model_path), moved)
+    run_predict(PredictConfig(folder, str(model_path), moved, workers=1))
     a, b = pd.read_csv(base), pd.read_csv(moved)
     pd.testing.assert_frame_equal(
         a.drop(columns=["ood", "ood_reason"]), b.drop(columns=["ood", "ood_reason"])

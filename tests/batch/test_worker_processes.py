@@ -11,13 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from relapse_ml.artifact import save_model
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.errors import ContractError
-from relapse_ml.training import train_relapse_model
-from relapse_ml.validation import validate_folder
 from relapse_ml.workflows.predict import run_predict
-from relapse_ml.workflows.simulate import run_simulate
-from tests.helpers import quick_train_config
 
 
 def test_a_structural_problem_found_while_routing_is_the_same_with_workers(
@@ -36,7 +32,7 @@ def test_a_structural_problem_found_while_routing_is_the_same_with_workers(
     for workers in (1, 2):
         out = tmp_path / f"out{workers}" / "pred.csv"
         with pytest.raises(ContractError) as caught:
-            run_predict(folder, str(model_path), out, chunk_size=5, workers=workers)
+            run_predict(PredictConfig(folder, str(model_path), out, chunk_size=5, workers=workers))
         problem = caught.value.problems[0]
         assert (problem.kind, problem.column, problem.row) == ("structural", "patient_id", 16)
         assert not out.parent.exists()
@@ -67,14 +63,9 @@ def test_the_main_process_imports_neither_shap_nor_mlflow_for_a_model_file(
 
 
 @pytest.fixture(scope="module")
-def tree_model_path(tmp_path_factory) -> Path:
+def tree_model_path(model_file) -> Path:
     """A gradient-boosting model: its explanations need TreeSHAP (shap's kernel)."""
-    folder = tmp_path_factory.mktemp("tree-model")
-    run_simulate(n=600, seed=12, out_dir=folder, fmt="parquet")
-    data = validate_folder(folder, require_outcomes=True)
-    config = quick_train_config("hist_gradient_boosting")
-    result = train_relapse_model(data.patients, data.measurements, data.outcomes, config)
-    return save_model(result.model, folder / "model.skops")
+    return model_file("hist_gradient_boosting")
 
 
 # Imported in any process of the run, this records the module's name: workers are
@@ -120,7 +111,9 @@ def test_no_process_of_a_parallel_run_imports_shap_and_scores_equal_one_process(
     assert set(recorded) <= {"shap", "numba", "matplotlib"}
     assert len({p.name.split("-")[1] for p in imports.iterdir()}) == 1
     one = tmp_path / "one" / "p.csv"
-    run_predict(cohort_dirs["csv"], str(tree_model_path), one, chunk_size=40, workers=1)
+    run_predict(
+        PredictConfig(cohort_dirs["csv"], str(tree_model_path), one, chunk_size=40, workers=1)
+    )
     parallel, single = pd.read_csv(out), pd.read_csv(one)
     assert len(single) > 100
     pd.testing.assert_frame_equal(parallel, single)

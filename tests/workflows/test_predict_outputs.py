@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.batch.sinks import TableSink
 from relapse_ml.cli import main
 from relapse_ml.errors import InternalError, UserError
@@ -48,7 +49,15 @@ def test_out_naming_a_folder_is_exit_2_before_any_work(model_path, cohort_dirs, 
 def test_rejects_naming_a_folder_is_refused_before_any_work(model_path, cohort_dirs, tmp_path):
     (tmp_path / "r.csv").mkdir()
     with pytest.raises(UserError, match="is a folder"):
-        run_predict(cohort_dirs["csv"], str(model_path), tmp_path / "p.csv", tmp_path / "r.csv")
+        run_predict(
+            PredictConfig(
+                cohort_dirs["csv"],
+                str(model_path),
+                tmp_path / "p.csv",
+                tmp_path / "r.csv",
+                workers=1,
+            )
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
 
 
@@ -68,7 +77,9 @@ def test_a_failing_rename_leaves_none_of_the_three(model_path, cohort_dirs, tmp_
         return score_patients(model, patients, measurements, **kwargs)
 
     with pytest.raises(OSError):
-        run_predict(cohort_dirs["csv"], str(model_path), out, scorer=scorer)
+        run_predict(
+            PredictConfig(cohort_dirs["csv"], str(model_path), out, workers=1), scorer=scorer
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pred.csv"]
     assert out.is_dir()
 
@@ -84,7 +95,7 @@ def test_full_disk_is_exit_1_with_one_line(model_path, cohort_dirs, tmp_path, mo
     assert "no space left" in _one_line_error(capsys)
     assert not (tmp_path / "out").exists()
     with pytest.raises(InternalError):
-        run_predict(cohort_dirs["csv"], str(model_path), out)
+        run_predict(PredictConfig(cohort_dirs["csv"], str(model_path), out, workers=1))
 
 
 def _dead_pid() -> int:
@@ -108,7 +119,7 @@ def test_stale_temporaries_are_removed_by_the_next_run(model_path, cohort_dirs, 
     (spill / "measurements-00000.arrow").write_bytes(b"x" * 100)
     alive = tmp_path / f".pred.csv{MARKER}1-0a1b2c41"  # pid 1 is running: not ours to remove
     alive.write_text("in use")
-    run_predict(cohort_dirs["csv"], str(model_path), out)
+    run_predict(PredictConfig(cohort_dirs["csv"], str(model_path), out, workers=1))
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted([alive.name, "pred.csv", "pred.drift.json", "pred.rejects.csv"])
 
@@ -129,14 +140,14 @@ def test_empty_input_gives_header_only_outputs(model_path, cohort_dirs, tmp_path
     folder = tmp_path / "empty"
     _header_only(cohort_dirs[fmt], folder, fmt)
     out = tmp_path / f"pred.{fmt}"
-    summary = run_predict(folder, str(model_path), out)
+    summary = run_predict(PredictConfig(folder, str(model_path), out, workers=1))
     assert (summary.n_input, summary.n_scored, summary.n_rejected) == (0, 0, 0)
     if fmt == "csv":
         assert out.read_text().splitlines() == [",".join(score_columns(3))]
     else:
         empty = pq.read_schema(out)
         full = tmp_path / "full.parquet"
-        run_predict(cohort_dirs["parquet"], str(model_path), full)
+        run_predict(PredictConfig(cohort_dirs["parquet"], str(model_path), full, workers=1))
         assert pq.read_metadata(out).num_rows == 0
         assert empty.names == score_columns(3)
         assert empty.remove_metadata().equals(pq.read_schema(full).remove_metadata())

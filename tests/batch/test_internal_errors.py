@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.cli import main
 from relapse_ml.errors import InternalError
 from relapse_ml.serving.scoring import score_patients
@@ -35,10 +36,7 @@ def test_one_failing_patient_is_rejected_and_the_others_are_scored(
     out = tmp_path / "pred.csv"
     lines: list[str] = []
     summary = run_predict(
-        cohort_dirs["csv"],
-        str(model_path),
-        out,
-        chunk_size=40,
+        PredictConfig(cohort_dirs["csv"], str(model_path), out, chunk_size=40, workers=1),
         scorer=_failing_on(bad),
         echo=lines.append,
     )
@@ -52,7 +50,9 @@ def test_one_failing_patient_is_rejected_and_the_others_are_scored(
     # The other patients of the failed chunk get the same risk as in a normal run.
     scored = pd.read_csv(out, dtype={"patient_id": str})
     normal = tmp_path / "normal.csv"
-    run_predict(cohort_dirs["csv"], str(model_path), normal, chunk_size=40)
+    run_predict(
+        PredictConfig(cohort_dirs["csv"], str(model_path), normal, chunk_size=40, workers=1)
+    )
     expected = pd.read_csv(normal, dtype={"patient_id": str})
     expected = expected[expected["patient_id"] != bad].reset_index(drop=True)
     assert scored["patient_id"].tolist() == expected["patient_id"].tolist()
@@ -66,12 +66,15 @@ def test_more_internal_errors_than_allowed_fail_and_write_nothing(
     out = tmp_path / "out" / "pred.csv"
     with pytest.raises(InternalError, match="1 of 150 patients") as caught:
         run_predict(
-            cohort_dirs["csv"],
-            str(model_path),
-            out,
-            chunk_size=40,
+            PredictConfig(
+                cohort_dirs["csv"],
+                str(model_path),
+                out,
+                chunk_size=40,
+                max_internal_error_share=0.0,
+                workers=1,
+            ),
             scorer=_failing_on(bad),
-            max_internal_error_share=0.0,
         )
     assert caught.value.exit_code == 1
     assert not (tmp_path / "out").exists()
@@ -80,7 +83,10 @@ def test_more_internal_errors_than_allowed_fail_and_write_nothing(
 def test_a_model_failing_on_every_patient_fails_the_run(model_path, cohort_dirs, tmp_path):
     out = tmp_path / "out" / "pred.parquet"
     with pytest.raises(InternalError, match=r"150 of 150 .*ValueError: broken model"):
-        run_predict(cohort_dirs["parquet"], str(model_path), out, scorer=_always_failing)
+        run_predict(
+            PredictConfig(cohort_dirs["parquet"], str(model_path), out, workers=1),
+            scorer=_always_failing,
+        )
     assert not (tmp_path / "out").exists()
 
 

@@ -1,0 +1,91 @@
+"""The training recipe as typed objects: each section's type lives with the layer that uses it.
+
+:class:`TrainConfig` composes them; :func:`relapse_ml.config.load_train_config`
+builds it from ``pipelines/train.yaml`` (the one place the defaults are written)
+and a user's recipe, once, at the CLI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from relapse_ml.artifact import RiskBands
+from relapse_ml.evaluation import METRIC_NAMES
+from relapse_ml.evaluation.config import EvaluationConfig
+from relapse_ml.features import FeatureConfig
+from relapse_ml.modeling.config import SelectionConfig, SplitConfig
+from relapse_ml.task.config import TaskConfig
+
+
+@dataclass(frozen=True)
+class PromotionConfig:
+    """Registry policy: a new version becomes ``champion`` only if it beats the current one.
+
+    Parameters
+    ----------
+    metric : str
+        A headline test metric (e.g. ``auroc``).
+    higher_is_better : bool
+        Direction of ``metric``.
+    margin : float
+        By how much the new version must beat the champion.
+    """
+
+    metric: str
+    higher_is_better: bool
+    margin: float
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRIC_NAMES:
+            raise ValueError(
+                f"metric must be one of {', '.join(METRIC_NAMES)}, not {self.metric!r}"
+            )
+        if self.margin < 0:
+            raise ValueError("margin must be >= 0")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``relapse-ml train`` needs besides the data and the tracking URI."""
+
+    seed: int
+    experiment: str
+    registered_name: str
+    model_families_dir: str | None
+    features: FeatureConfig
+    task: TaskConfig
+    split: SplitConfig
+    selection: SelectionConfig
+    evaluation: EvaluationConfig
+    promotion: PromotionConfig
+    risk_bands: RiskBands
+
+    def __post_init__(self) -> None:
+        if self.task.horizon_days <= self.landmark_day:
+            raise ValueError(
+                f"task.horizon_days ({self.task.horizon_days}) must exceed the landmark day "
+                f"({self.landmark_day})"
+            )
+
+    @property
+    def landmark_day(self) -> int:
+        """The landmark day L (owned by the feature options)."""
+        return self.features.landmark_day
+
+    def to_params(self) -> dict[str, str]:
+        """Flatten to ``section.key`` -> text, for MLflow params."""
+        return {k: str(v) for k, v in _flatten(dataclasses.asdict(self)).items()}
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,291 @@
+"""The named steps of training, each a pure function of typed inputs.
+
+:func:`relapse_ml.training.train.train_relapse_model` runs them in order:
+:func:`task_data` (who is at risk, labels, weights, the held-out split) ->
+:func:`fit_champion` (selection and calibration on the training split) ->
+:func:`evaluate_on_test` (metrics with CIs, baseline, oracle, sample size) ->
+:func:`held_out_tables_and_figures` -> :func:`build_artifact` -> :func:`run_parameters`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from relapse_ml._version import package_version
+from relapse_ml.artifact import RelapseRiskModel
+from relapse_ml.artifact.reference import build_training_reference
+from relapse_ml.evaluation import (
+    METRIC_NAMES,
+    auroc,
+    events_per_parameter,
+    metrics_with_ci,
+    minority_events,
+    net_benefit_table,
+    riley_minimum_sample_size,
+    subgroup_metrics,
+)
+from relapse_ml.evaluation.plots import calibration_figure, decision_curve_figure, roc_figure
+from relapse_ml.evaluation.subgroups import publishable_subgroups
+from relapse_ml.explain import extend_reference
+from relapse_ml.features import LandmarkFeatures, attach_measurements, catalogue_frame
+from relapse_ml.modeling import (
+    SelectionResult,
+    clinical_baseline_model,
+    count_candidate_parameters,
+    default_model_families,
+    load_model_families,
+    select_model,
+    split_train_test,
+)
+from relapse_ml.task import LandmarkTask, build_landmark_task
+from relapse_ml.training.config import TrainConfig
+
+# Riley et al. (BMJ 2020) criteria need an anticipated model performance; a
+# C-statistic of 0.75 is a typical published figure for relapse after CAR T
+# (domain.md section 7: 0.68-0.82).
+ANTICIPATED_C_STATISTIC = 0.75
+# 1st to 99th percentile: the 0th and 100th would be single patients' risks.
+RISK_QUANTILES = np.r_[0.01, np.linspace(0.05, 0.95, 19), 0.99]
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """The landmark task's patients, model input, labels, weights and split."""
+
+    task: LandmarkTask
+    patients: pd.DataFrame
+    model_input: pd.DataFrame
+    label: np.ndarray
+    weight: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+
+    def rows(self, which: np.ndarray) -> pd.DataFrame:
+        """Model input of the patients at positions ``which``."""
+        return self.model_input.iloc[which].reset_index(drop=True)
+
+
+def task_data(
+    patients: pd.DataFrame, measurements: pd.DataFrame, outcomes: pd.DataFrame, config: TrainConfig
+) -> TaskData:
+    """Who is at risk at L, their label by H and weight, and the held-out split."""
+    task = build_landmark_task(
+        outcomes, config.landmark_day, config.task.horizon_days, config.task.censoring
+    )
+    order = pd.Index(patients["patient_id"].astype(str)).get_indexer(task.patient_ids)
+    if (order < 0).any():
+        missing = np.asarray(task.patient_ids)[order < 0][:5]
+        raise ValueError(
+            f"outcomes name patients missing from the patients table: {', '.join(missing)}"
+        )
+    task_patients = patients.iloc[order].reset_index(drop=True)
+    task_measurements = measurements[measurements["patient_id"].isin(set(task.patient_ids))]
+    label = np.asarray(task.label, dtype=int)
+    train, test = split_train_test(
+        task_patients,
+        label,
+        strategy=config.split.strategy,
+        test_fraction=config.split.test_fraction,
+        seed=config.seed,
+        test_sites=list(config.split.test_sites) or None,
+    )
+    return TaskData(
+        task=task,
+        patients=task_patients,
+        model_input=attach_measurements(task_patients, task_measurements),
+        label=label,
+        weight=np.asarray(task.weight, dtype=float),
+        train=train,
+        test=test,
+    )
+
+
+def fit_champion(data: TaskData, config: TrainConfig, families_dir: Path | None) -> SelectionResult:
+    """Select the family, hyper-parameters and calibration by CV; refit on the training split."""
+    available = load_model_families(families_dir) if families_dir else default_model_families()
+    by_name = {family.name: family for family in available}
+    unknown = [name for name in config.selection.families if name not in by_name]
+    if unknown:
+        raise ValueError(f"unknown model families {unknown}; known: {sorted(by_name)}")
+    selection = config.selection
+    return select_model(
+        data.rows(data.train),
+        data.label[data.train],
+        data.weight[data.train],
+        [by_name[name] for name in selection.families],
+        features=LandmarkFeatures.from_config(config.features),
+        cv_repeats=selection.cv_repeats,
+        cv_folds=selection.cv_folds,
+        n_candidates=selection.n_candidates,
+        calibration_methods=selection.calibration_methods,
+        selection_metric=selection.selection_metric,
+        seed=config.seed,
+        calibration_folds=selection.calibration_folds,
+    )
+
+
+@dataclass(frozen=True)
+class HeldOutEvaluation:
+    """The champion on the held-out patients: risks and metrics, and the sample-size warnings."""
+
+    risk: np.ndarray
+    label: np.ndarray
+    weight: np.ndarray
+    metrics: dict[str, float]
+    warnings: list[str]
+
+
+def evaluate_on_test(
+    data: TaskData,
+    selection: SelectionResult,
+    config: TrainConfig,
+    truth: pd.DataFrame | None = None,
+) -> HeldOutEvaluation:
+    """Test metrics with CIs, the clinical baseline's, the oracle's, and sample-size figures."""
+    y, w, seed, n_boot = data.label, data.weight, config.seed, config.evaluation.n_bootstrap
+    x_test = data.rows(data.test)
+    y_test, w_test = y[data.test], w[data.test]
+    risk = selection.model.predict_proba(x_test)[:, 1]
+    metrics = metrics_with_ci(y_test, risk, w_test, seed=seed, n_boot=n_boot)
+    baseline = clinical_baseline_model(landmark_day=config.landmark_day, random_state=seed)
+    baseline.fit(data.rows(data.train), y[data.train], classifier__sample_weight=w[data.train])
+    baseline_risk = baseline.predict_proba(x_test)[:, 1]
+    for name, value in metrics_with_ci(
+        y_test, baseline_risk, w_test, seed=seed, n_boot=n_boot
+    ).items():
+        metrics[f"baseline_{name}"] = value
+    metrics["auroc_gain_over_baseline"] = metrics["auroc"] - metrics["baseline_auroc"]
+    if truth is not None and "true_risk" in truth:
+        true_risk = truth.set_index(truth["patient_id"].astype(str))["true_risk"]
+        oracle = true_risk.reindex(np.asarray(data.task.patient_ids)[data.test])
+        oracle = oracle.to_numpy(dtype=float)
+        known = np.isfinite(oracle)
+        if known.any():
+            metrics["oracle_auroc"] = auroc(y_test[known], oracle[known], w_test[known])
+            metrics["auroc_oracle_ratio"] = metrics["auroc"] / metrics["oracle_auroc"]
+    warnings, size_figures = sample_size_check(selection, y[data.train], w[data.train])
+    metrics.update(size_figures)
+    metrics = {k: float(v) for k, v in metrics.items()}
+    return HeldOutEvaluation(risk, y_test, w_test, metrics, warnings)
+
+
+def sample_size_check(
+    selection: SelectionResult, y: np.ndarray, w: np.ndarray
+) -> tuple[list[str], dict[str, float]]:
+    """Riley et al. (BMJ 2020) minimum sample size and events per parameter of the champion."""
+    n_parameters = count_candidate_parameters(selection.model)
+    prevalence = float(np.average(y, weights=w))
+    riley = riley_minimum_sample_size(n_parameters, prevalence, c_statistic=ANTICIPATED_C_STATISTIC)
+    epp = events_per_parameter(minority_events(y, w), max(n_parameters, 1))
+    figures = {
+        "sample_size_n_parameters": float(n_parameters),
+        "sample_size_events_per_parameter": epp,
+        "sample_size_riley_n_required": float(riley.n_required),
+        "sample_size_n_train": float(len(y)),
+    }
+    warnings = []
+    if len(y) < riley.n_required:
+        warnings.append(
+            f"Sample size below Riley et al. (BMJ 2020) criteria: {len(y)} training patients for "
+            f"{n_parameters} candidate parameters needs >= {riley.n_required} (prevalence {prevalence:.2f}, "
+            f"anticipated C {ANTICIPATED_C_STATISTIC}); events per parameter {epp:.1f}. Expect optimism; "
+            "rely on the calibration slope and CIs."
+        )
+    return warnings, figures
+
+
+def held_out_tables_and_figures(
+    data: TaskData, selection: SelectionResult, evaluation: HeldOutEvaluation, config: TrainConfig
+) -> tuple[dict[str, pd.DataFrame], dict[str, object]]:
+    """Subgroups (published form), decision curve, candidates, catalogue; ROC, calibration, DCA."""
+    y, p, w = evaluation.label, evaluation.risk, evaluation.weight
+    test_patients = data.patients.iloc[data.test].reset_index(drop=True)
+    subgroups = subgroup_metrics(
+        test_patients.assign(y=y, p=p, w=w),
+        by=[c for c in config.evaluation.subgroups if c in test_patients],
+        min_events=config.evaluation.subgroup_min_events,
+    )
+    thresholds = np.asarray(config.evaluation.decision_thresholds)
+    decision = net_benefit_table(y, p, w, thresholds=thresholds)
+    tables = {
+        "cv_candidates.csv": selection.candidates,
+        # Published form: counts below 10 (and any that would reveal them) hidden.
+        "subgroup_metrics.csv": publishable_subgroups(subgroups),
+        "decision_curve.csv": decision,
+        "feature_catalogue.csv": catalogue_frame(selection.catalogue),
+    }
+    where = "held-out test patients"
+    figures = {
+        "roc.png": roc_figure(y, p, w, title=f"ROC, {where}"),
+        "calibration.png": calibration_figure(y, p, w, title=f"Calibration, {where}"),
+        "decision_curve.png": decision_curve_figure(decision, title=f"Decision curve, {where}"),
+    }
+    return tables, figures
+
+
+def build_artifact(
+    data: TaskData, selection: SelectionResult, evaluation: HeldOutEvaluation, config: TrainConfig,
+    schema_version: int,
+) -> RelapseRiskModel:  # fmt: skip
+    """The served artifact: champion, catalogue, training reference, bands, headline metrics."""
+    classifier = selection.model
+    steps = classifier.estimator_.named_steps
+    x_train = data.rows(data.train)
+    train_features = pd.DataFrame(
+        steps["features"].transform(x_train), columns=[s.name for s in selection.catalogue]
+    )
+    reference = build_training_reference(
+        train_features,
+        selection.catalogue,
+        data.patients["disease"].iloc[data.train].reset_index(drop=True),
+        preprocessed=steps["preprocess"].transform(train_features),
+    )
+    reference = extend_reference(reference, train_features, selection.catalogue)
+    reference["training_risk_quantiles"] = np.quantile(
+        classifier.predict_proba(x_train)[:, 1], RISK_QUANTILES
+    )
+    return RelapseRiskModel(
+        classifier=classifier,
+        catalogue=tuple(selection.catalogue),
+        landmark_day=config.landmark_day,
+        horizon_days=config.task.horizon_days,
+        schema_version=schema_version,
+        package_version=package_version(),
+        family=selection.chosen_family,
+        calibration_method=selection.calibration_method,
+        risk_bands=config.risk_bands,
+        reference=reference,
+        trained_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        metrics={k: v for k, v in evaluation.metrics.items() if headline_metric(k)},
+        model_name=config.registered_name,
+    )
+
+
+def headline_metric(name: str) -> bool:
+    """Is ``name`` a headline test metric or one of its CI bounds (``auroc``, ``auroc_ci_low``)?"""
+    return name.split("_ci_")[0] in METRIC_NAMES
+
+
+def run_parameters(
+    data: TaskData, selection: SelectionResult, config: TrainConfig, schema_version: int
+) -> dict[str, str]:
+    """The run's parameters: the recipe, the task and its counts, versions, split, champion."""
+    return {
+        **config.to_params(),
+        **{f"task.{k}": str(v) for k, v in data.task.to_params().items()},
+        "schema_version": str(schema_version),
+        "package_version": package_version(),
+        "landmark_day": str(config.landmark_day),
+        "horizon_days": str(config.task.horizon_days),
+        "censoring_rule": data.task.censoring_rule,
+        "split.n_train": str(len(data.train)),
+        "split.n_test": str(len(data.test)),
+        "chosen_family": selection.chosen_family,
+        "calibration_method": selection.calibration_method,
+        "n_features": str(len(selection.catalogue)),
+    }
