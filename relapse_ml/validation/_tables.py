@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -74,53 +76,38 @@ def parse_table(
             typed[column.name] = _empty_column(column.dtype, column.values, n)
             continue
         parsed = parse_column(frame[column.name], column, contract)
-        found = as_text(frame[column.name]) if parsed.bad.any() else ""
-        collector.add_rows(
+        # Every check of a cell costs its patient; they differ only in mask and words.
+        report = partial(
+            collector.add_rows,
             kind=PER_PATIENT,
             table=spec.name,
             column=column.name,
-            mask=parsed.bad,
             rows=rows,
             patient_ids=ids,
-            expected=parsed.expected,
-            found=found,
         )
+        found = as_text(frame[column.name]) if parsed.bad.any() else ""
+        report(mask=parsed.bad, expected=parsed.expected, found=found)
         if column.required:
-            collector.add_rows(
-                kind=PER_PATIENT,
-                table=spec.name,
-                column=column.name,
-                mask=parsed.missing,
-                rows=rows,
-                patient_ids=ids,
-                expected="a value (required)",
-                found="an empty cell",
-            )
+            report(mask=parsed.missing, expected="a value (required)", found="an empty cell")
         if column.minimum is not None or column.maximum is not None:
             mask, expected = out_of_range(parsed, column)
             if mask.any():
-                found_values = as_text(frame[column.name])
-                collector.add_rows(
-                    kind=PER_PATIENT,
-                    table=spec.name,
-                    column=column.name,
-                    mask=mask,
-                    rows=rows,
-                    patient_ids=ids,
-                    expected=expected,
-                    found=found_values,
-                )
+                report(mask=mask, expected=expected, found=as_text(frame[column.name]))
         typed[column.name] = parsed.values.reset_index(drop=True)
     extras = {c: as_text(frame[c]).reset_index(drop=True) for c in header if c not in typed}
     out = pd.DataFrame({**typed, **extras})
     return TypedTable(out, rows, ids, usable=not missing_required)
 
 
-def check_unique_ids(table: TypedTable, name: str, kind: str, collector: ProblemCollector) -> None:
-    """Report every row whose patient_id repeats an earlier one (or all of them for outcomes)."""
-    ids = pd.Series(table.patient_ids)
-    keep = "first" if kind == STRUCTURAL else False
-    mask = ids.duplicated(keep=keep).to_numpy() & (ids != "").to_numpy()
+def _add_id_rows(
+    table: TypedTable,
+    name: str,
+    kind: str,
+    mask: np.ndarray,
+    expected: str,
+    collector: ProblemCollector,
+) -> None:
+    """Report the rows of ``mask`` as problems of their patient_id (found: the id itself)."""
     collector.add_rows(
         kind=kind,
         table=name,
@@ -128,9 +115,17 @@ def check_unique_ids(table: TypedTable, name: str, kind: str, collector: Problem
         mask=mask,
         rows=table.row_numbers,
         patient_ids=table.patient_ids,
-        expected=UNIQUE_ID,
+        expected=expected,
         found=table.patient_ids,
     )
+
+
+def check_unique_ids(table: TypedTable, name: str, kind: str, collector: ProblemCollector) -> None:
+    """Report every row whose patient_id repeats an earlier one (or all of them for outcomes)."""
+    ids = pd.Series(table.patient_ids)
+    keep = "first" if kind == STRUCTURAL else False
+    mask = ids.duplicated(keep=keep).to_numpy() & (ids != "").to_numpy()
+    _add_id_rows(table, name, kind, mask, UNIQUE_ID, collector)
 
 
 def check_known_patients(
@@ -148,31 +143,57 @@ def check_known_patients(
         if len(distinct_known)
         else np.zeros(len(ids), dtype=bool)
     )
-    collector.add_rows(
-        kind=PER_PATIENT,
-        table=name,
-        column="patient_id",
-        mask=mask,
-        rows=table.row_numbers,
-        patient_ids=ids,
-        expected=KNOWN_ID,
-        found=ids,
-    )
+    _add_id_rows(table, name, PER_PATIENT, mask, KNOWN_ID, collector)
     return mask
+
+
+def _marker_codes(frame: pd.DataFrame) -> tuple[list[str], np.ndarray] | None:
+    """The catalogue markers of the measurements and each row's code (-1: unknown marker).
+
+    None when the marker column could not be parsed as a category (no marker checks).
+    """
+    markers = frame["marker"]
+    if not isinstance(markers.dtype, pd.CategoricalDtype):
+        return None
+    return list(markers.cat.categories), markers.cat.codes.to_numpy()
+
+
+def _add_per_marker(
+    table: TypedTable,
+    collector: ProblemCollector,
+    column: str,
+    marked: tuple[list[str], np.ndarray],
+    mask: np.ndarray,
+    expected: Callable[[str], str],
+    found: np.ndarray | pd.Series,
+) -> None:
+    """Report the rows of ``mask`` with one expectation per marker, ``expected(marker)``.
+
+    ``marked`` is what :func:`_marker_codes` returns for the table.
+    """
+    names, codes = marked
+    for k in np.unique(codes[mask]):
+        collector.add_rows(
+            kind=PER_PATIENT,
+            table="measurements",
+            column=column,
+            mask=mask & (codes == k),
+            rows=table.row_numbers,
+            patient_ids=table.patient_ids,
+            expected=expected(names[k]),
+            found=found,
+        )
 
 
 def check_measurement_units(
     table: TypedTable, contract: Contract, collector: ProblemCollector
 ) -> None:
     """Each row's unit must equal the catalogue's unit for its marker."""
-    frame = table.frame
-    markers = frame["marker"]
-    if not isinstance(markers.dtype, pd.CategoricalDtype):
+    if (marked := _marker_codes(table.frame)) is None:
         return
-    names = list(markers.cat.categories)
-    marker_codes = markers.cat.codes.to_numpy()
+    names, marker_codes = marked
     known = marker_codes >= 0
-    unit_text = frame["unit"].fillna("").astype("str")
+    unit_text = table.frame["unit"].fillna("").astype("str")
     encoded = pc.dictionary_encode(arrow_text(unit_text))
     distinct_units = encoded.dictionary.to_pylist()
     unit_codes = encoded.indices.to_numpy(zero_copy_only=False)
@@ -180,21 +201,18 @@ def check_measurement_units(
     matches = np.array(
         [[u == contract.markers[m].unit for u in distinct_units] for m in names], dtype=bool
     ).reshape(len(names), len(distinct_units))
-    wrong = np.zeros(len(frame), dtype=bool)
+    wrong = np.zeros(len(table.frame), dtype=bool)
     if len(distinct_units):
         wrong[known] = ~matches[marker_codes[known], unit_codes[known]]
-    for k in np.unique(marker_codes[wrong]):
-        marker = names[k]
-        collector.add_rows(
-            kind=PER_PATIENT,
-            table="measurements",
-            column="unit",
-            mask=wrong & (marker_codes == k),
-            rows=table.row_numbers,
-            patient_ids=table.patient_ids,
-            expected=f"unit {contract.markers[marker].unit!r} for marker {marker}",
-            found=unit_text,
-        )
+    _add_per_marker(
+        table,
+        collector,
+        "unit",
+        marked,
+        wrong,
+        lambda m: f"unit {contract.markers[m].unit!r} for marker {m}",
+        unit_text,
+    )
 
 
 def check_marker_maxima(table: TypedTable, contract: Contract, collector: ProblemCollector) -> None:
@@ -203,28 +221,19 @@ def check_marker_maxima(table: TypedTable, contract: Contract, collector: Proble
     A finite value far beyond physiology (1e308 copies/ug) is a data error, and it
     would overflow derived features; it costs that patient, never the batch.
     """
-    frame = table.frame
-    markers = frame["marker"]
-    if not isinstance(markers.dtype, pd.CategoricalDtype):
+    if (marked := _marker_codes(table.frame)) is None:
         return
-    names = list(markers.cat.categories)
-    codes = markers.cat.codes.to_numpy()
-    values = frame["value"].to_numpy(dtype="float64", na_value=np.nan)
+    names, codes = marked
+    values = table.frame["value"].to_numpy(dtype="float64", na_value=np.nan)
     maxima = np.array([contract.markers[m].maximum for m in names] + [np.inf])
     with np.errstate(invalid="ignore"):
         over = values > maxima[np.where(codes >= 0, codes, len(names))]
-    for k in np.unique(codes[over]):
-        spec = contract.markers[names[k]]
-        collector.add_rows(
-            kind=PER_PATIENT,
-            table="measurements",
-            column="value",
-            mask=over & (codes == k),
-            rows=table.row_numbers,
-            patient_ids=table.patient_ids,
-            expected=f"a value <= {spec.maximum:g} {spec.unit} for marker {spec.name}",
-            found=values,
-        )
+
+    def expected(marker: str) -> str:
+        spec = contract.markers[marker]
+        return f"a value <= {spec.maximum:g} {spec.unit} for marker {spec.name}"
+
+    _add_per_marker(table, collector, "value", marked, over, expected, values)
 
 
 def check_outcome_consistency(table: TypedTable, collector: ProblemCollector) -> None:

@@ -32,7 +32,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -278,87 +278,110 @@ def _summary(config: PredictConfig, served, outputs: list[Path], counts: dict, e
     )
 
 
+@dataclass
+class _Tally:
+    """What the chunks add up to, and the outputs being written."""
+
+    scores: TableSink
+    rejects: TableSink
+    drift: DriftCounts = field(default_factory=DriftCounts)
+    n_input: int = 0
+    n_scored: int = 0
+    n_rejected: int = 0
+    n_ood: int = 0
+    n_internal: int = 0
+    unknown_rows: int = 0
+    first_internal: str = ""
+    orphans: pd.DataFrame = field(default_factory=lambda: reject_frame([]))
+
+    def add(self, result) -> None:
+        """Write one chunk's scores and rejects and count them."""
+        _check_accounting(result)
+        self.scores.write(result.scored)
+        self.rejects.write(result.rejects)
+        if len(result.rejects):
+            internal = result.rejects["reason"].str.startswith(f"{INTERNAL_ERROR}:")
+            if internal.any() and not self.first_internal:
+                self.first_internal = str(result.rejects.loc[internal, "reason"].iloc[0])
+            self.n_internal += int(internal.sum())
+        if result.orphans.first_row:
+            found = orphan_rejects(result.orphans)
+            self.orphans = pd.concat([self.orphans, found], ignore_index=True)
+            self.unknown_rows += result.orphans.total_rows
+        self.drift.merge(result.drift)
+        self.n_input += result.n_input
+        self.n_scored += len(result.scored)
+        self.n_rejected += len(result.rejects)
+        self.n_ood += int(result.scored["ood"].sum()) if len(result.scored) else 0
+
+
 def _run(config: PredictConfig, served, scorer, workdir: Path, outputs: list[Path]) -> dict:
     """Stream the chunks into temporary files, check them, then rename them (scores last)."""
     _, rejects_path, out = outputs
-    model, data_dir, top_k = served.model, config.data_dir, config.top_k
-    share = config.max_internal_error_share
     runner = _make_engine(config, workdir)
     try:
         n_expected = runner.prepare()
         bar = _Progress(n_expected, config.progress)
         with atomic_paths(outputs) as (tmp_drift, tmp_rejects, tmp_out):
-            scores = TableSink(tmp_out, out.suffix.lower())
-            reject_sink = TableSink(tmp_rejects, rejects_path.suffix.lower(), REJECT_COLUMNS)
-            drift = DriftCounts()
-            n_input = n_scored = n_rejected = n_ood = n_internal = 0
-            orphan_frame = reject_frame([])
-            unknown_rows = 0
-            first_internal = ""
-            for result in runner.chunks(
-                model, scorer=scorer, top_k=top_k, model_version=served.version
-            ):
+            tally = _Tally(
+                TableSink(tmp_out, out.suffix.lower()),
+                TableSink(tmp_rejects, rejects_path.suffix.lower(), REJECT_COLUMNS),
+            )
+            chunks = runner.chunks(
+                served.model, scorer=scorer, top_k=config.top_k, model_version=served.version
+            )
+            for result in chunks:
                 if result.structural:
-                    raise ContractError(
-                        list(result.structural), summary=f"{data_dir}: the data cannot be used"
-                    )
-                _check_accounting(result)
-                scores.write(result.scored)
-                reject_sink.write(result.rejects)
-                if len(result.rejects):
-                    internal = result.rejects["reason"].str.startswith(f"{INTERNAL_ERROR}:")
-                    if internal.any() and not first_internal:
-                        first_internal = str(result.rejects.loc[internal, "reason"].iloc[0])
-                    n_internal += int(internal.sum())
-                if result.orphans.first_row:
-                    orphan_frame = pd.concat(
-                        [orphan_frame, orphan_rejects(result.orphans)], ignore_index=True
-                    )
-                    unknown_rows += result.orphans.total_rows
-                drift.merge(result.drift)
-                n_input += result.n_input
-                n_scored += len(result.scored)
-                n_rejected += len(result.rejects)
-                n_ood += int(result.scored["ood"].sum()) if len(result.scored) else 0
+                    summary = f"{config.data_dir}: the data cannot be used"
+                    raise ContractError(list(result.structural), summary=summary)
+                tally.add(result)
                 bar.update(result.n_input)
             bar.close()
-            if n_input != n_expected:
-                raise RuntimeError(
-                    f"accounting: {n_expected} patient rows indexed but {n_input} processed"
-                )
-            if n_internal > share * n_input:
-                raise InternalError(
-                    f"{n_internal} of {n_input} patients could not be scored because of "
-                    f"internal errors (more than {share:.1%}); nothing was written; "
-                    f"first: {first_internal}"
-                )
-            orphan_frame = _merge_orphans(orphan_frame)
-            reject_sink.write(orphan_frame)
-            # Only an empty run needs the schema (its import pulls shap into this process).
-            scores.close(empty_scores(top_k) if scores.n_rows == 0 else None)
-            reject_sink.close(reject_frame([]))
-            groups = {s.name: s.group for s in model.catalogue}
-            report = drift_report(drift, model.reference, groups)
-            tmp_drift.write_text(
-                json.dumps(strict_json(report), indent=2, allow_nan=False, default=float) + "\n",
-                encoding="utf-8",
-            )
-            _check_written(
-                [(tmp_out, scores.n_rows, n_scored), (tmp_rejects, reject_sink.n_rows,
-                 n_rejected + len(orphan_frame))]
-            )  # fmt: skip
+            report = _finish(config, served.model, tally, n_expected, tmp_drift)
     finally:
         runner.close()
     return {
-        "n_input": n_input,
-        "n_scored": n_scored,
-        "n_rejected": n_rejected,
-        "n_ood": n_ood,
-        "n_internal": n_internal,
-        "n_unknown_patients": len(orphan_frame),
-        "unknown_rows": unknown_rows,
+        "n_input": tally.n_input,
+        "n_scored": tally.n_scored,
+        "n_rejected": tally.n_rejected,
+        "n_ood": tally.n_ood,
+        "n_internal": tally.n_internal,
+        "n_unknown_patients": len(tally.orphans),
+        "unknown_rows": tally.unknown_rows,
         "report": report,
     }
+
+
+def _finish(config: PredictConfig, model, tally: _Tally, n_expected: int, drift_path: Path):
+    """Check the totals, write the orphans and the drift report, close and check the files."""
+    if tally.n_input != n_expected:
+        raise RuntimeError(
+            f"accounting: {n_expected} patient rows indexed but {tally.n_input} processed"
+        )
+    share = config.max_internal_error_share
+    if tally.n_internal > share * tally.n_input:
+        raise InternalError(
+            f"{tally.n_internal} of {tally.n_input} patients could not be scored because of "
+            f"internal errors (more than {share:.1%}); nothing was written; "
+            f"first: {tally.first_internal}"
+        )
+    tally.orphans = _merge_orphans(tally.orphans)
+    tally.rejects.write(tally.orphans)
+    scores = tally.scores
+    # Only an empty run needs the schema (its import pulls shap into this process).
+    scores.close(empty_scores(config.top_k) if scores.n_rows == 0 else None)
+    tally.rejects.close(reject_frame([]))
+    groups = {s.name: s.group for s in model.catalogue}
+    report = drift_report(tally.drift, model.reference, groups)
+    drift_path.write_text(
+        json.dumps(strict_json(report), indent=2, allow_nan=False, default=float) + "\n",
+        encoding="utf-8",
+    )
+    _check_written([
+        (scores.path, scores.n_rows, tally.n_scored),
+        (tally.rejects.path, tally.rejects.n_rows, tally.n_rejected + len(tally.orphans)),
+    ])  # fmt: skip
+    return report
 
 
 def _check_written(files: list[tuple[Path, int, int]]) -> None:

@@ -140,13 +140,14 @@ def test_data_after_the_landmark_never_changes_a_risk(model_path, cohort_dirs, t
 KILL_SCRIPT = """
 import sys, time
 from relapse_ml.serving.scoring import score_patients
+from relapse_ml.batch.config import PredictConfig
 from relapse_ml.workflows.predict import run_predict
 
 def slow(*args, **kwargs):
     time.sleep(0.5)
     return score_patients(*args, **kwargs)
 
-run_predict(sys.argv[1], sys.argv[2], sys.argv[3], chunk_size=10, scorer=slow)
+run_predict(PredictConfig(sys.argv[1], sys.argv[2], sys.argv[3], chunk_size=10, workers=1), scorer=slow)
 """
 
 

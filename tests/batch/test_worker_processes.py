@@ -48,9 +48,11 @@ def test_the_main_process_imports_neither_shap_nor_mlflow_for_a_model_file(
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
+        "from relapse_ml.batch.config import PredictConfig\n"
         "from relapse_ml.workflows.predict import run_predict\n"
-        f"s = run_predict(Path({str(cohort_dirs['parquet'])!r}), {str(model_path)!r}, "
-        f"Path({str(tmp_path / 'p.parquet')!r}), chunk_size=50, workers=2, progress=False)\n"
+        f"s = run_predict(PredictConfig(Path({str(cohort_dirs['parquet'])!r}), "
+        f"{str(model_path)!r}, Path({str(tmp_path / 'p.parquet')!r}), chunk_size=50, "
+        "workers=2, progress=False))\n"
         "print(json.dumps([s.n_scored + s.n_rejected == s.n_input, s.n_scored,"
         " sorted(m for m in ('shap', 'mlflow', 'matplotlib') if m in sys.modules)]))\n"
     )
@@ -100,9 +102,10 @@ def test_no_process_of_a_parallel_run_imports_shap_and_scores_equal_one_process(
     out = tmp_path / "two" / "p.csv"
     script = (
         "from pathlib import Path\n"
+        "from relapse_ml.batch.config import PredictConfig\n"
         "from relapse_ml.workflows.predict import run_predict\n"
-        f"run_predict(Path({str(cohort_dirs['csv'])!r}), {str(tree_model_path)!r}, "
-        f"Path({str(out)!r}), chunk_size=40, workers=2, progress=False)\n"
+        f"run_predict(PredictConfig(Path({str(cohort_dirs['csv'])!r}), {str(tree_model_path)!r}, "
+        f"Path({str(out)!r}), chunk_size=40, workers=2, progress=False))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(hook), "RELAPSE_ML_TEST_IMPORTS": str(imports)}
     subprocess.run([sys.executable, "-c", script], env=env, timeout=300, check=True)
