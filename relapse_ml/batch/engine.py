@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from relapse_ml.batch.chunk import ChunkResult, Scorer, process_chunk, raw_table, reject_frame
 from relapse_ml.batch.drift import DriftCounts
-from relapse_ml.batch.reading import ArrowBatch, iter_batches, read_header, table_file
+from relapse_ml.batch.reading import ArrowBatch, iter_batches, read_header
 from relapse_ml.batch.routing import (
     MeasurementSpill,
     OrphanRows,
@@ -41,7 +41,7 @@ from relapse_ml.batch.routing import (
 )
 from relapse_ml.errors import ContractError, Problem
 from relapse_ml.schema import load_contract
-from relapse_ml.validation import missing_required_columns
+from relapse_ml.validation import missing_required_columns, table_file
 
 # Measurement rows read per batch in the routing pass: 500,000 cost ~300 MB of
 # peak memory, 250,000 ~230 MB; fewer make many small spill pieces per chunk.
@@ -111,7 +111,7 @@ def check_required_columns(folder: Path) -> tuple[Path, Path]:
             continue
         problems += missing_required_columns(contract.tables[name], header)
     if problems:
-        raise ContractError(problems, summary=f"{folder}: the data cannot be used")
+        raise ContractError.unusable(problems, folder=folder)
     return paths["patients"], paths["measurements"]
 
 

@@ -27,7 +27,6 @@ from relapse_ml.io import (
     error_reason,
     read_table_header,
 )
-from relapse_ml.validation import table_file  # noqa: F401  (batch.engine imports it from here)
 
 CSV_BLOCK_BYTES = 1 << 24
 
@@ -75,11 +74,17 @@ def read_header(name: str, path: Path) -> list[str]:
 
 
 def _iter_parquet(path: Path, batch_rows: int, columns: list[str] | None) -> Iterator[ArrowBatch]:
+    # One reader per row group: a single reader over the whole file keeps
+    # memory it has used until the end (measured: +56 MB over a 2,000,000-row
+    # patients file), which made the main process grow with the input.
     next_row = 1
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
-        n = batch.num_rows
-        yield ArrowBatch(pa.Table.from_batches([batch]), np.arange(next_row, next_row + n))
-        next_row += n
+    parquet = pq.ParquetFile(path)
+    for group in range(parquet.num_row_groups):
+        batches = parquet.iter_batches(batch_size=batch_rows, row_groups=[group], columns=columns)
+        for batch in batches:
+            n = batch.num_rows
+            yield ArrowBatch(pa.Table.from_batches([batch]), np.arange(next_row, next_row + n))
+            next_row += n
 
 
 def _iter_csv(path: Path, header: list[str], columns: list[str] | None) -> Iterator[ArrowBatch]:

@@ -1,5 +1,6 @@
 """The prediction task: who is at risk at the landmark day, their label by the horizon, their weight."""
 
+from relapse_ml.task.config import TaskConfig
 from relapse_ml.task.landmark import (
     CENSORING_RULES,
     KaplanMeier,
@@ -14,6 +15,7 @@ __all__ = [
     "CENSORING_RULES",
     "KaplanMeier",
     "LandmarkTask",
+    "TaskConfig",
     "TaskDefinitionError",
     "build_landmark_task",
     "censoring_survival",

@@ -51,16 +51,6 @@ import pandas as pd
 
 from relapse_ml.errors import UserError
 
-__all__ = [
-    "CENSORING_RULES",
-    "KaplanMeier",
-    "LandmarkTask",
-    "TaskDefinitionError",
-    "build_landmark_task",
-    "censoring_survival",
-    "kaplan_meier",
-]
-
 CENSORING_RULES = ("ipcw", "exclude")
 _REQUIRED_COLUMNS = ("patient_id", "relapse", "time_days")
 

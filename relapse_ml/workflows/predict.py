@@ -332,8 +332,7 @@ def _run(config: PredictConfig, served, scorer, workdir: Path, outputs: list[Pat
             )
             for result in chunks:
                 if result.structural:
-                    summary = f"{config.data_dir}: the data cannot be used"
-                    raise ContractError(list(result.structural), summary=summary)
+                    raise ContractError.unusable(list(result.structural), folder=config.data_dir)
                 tally.add(result)
                 bar.update(result.n_input)
             bar.close()
