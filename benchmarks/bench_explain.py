@@ -35,6 +35,7 @@ from relapse_ml.artifact import save_model
 from relapse_ml.config import load_train_config
 from relapse_ml.explain import explain_patients
 from relapse_ml.explain.explanation import risk_map
+from relapse_ml.modeling import fitted_pipeline
 from relapse_ml.serving.scoring import score_patients
 from relapse_ml.training import train_relapse_model
 from relapse_ml.validation import validate_folder
@@ -72,7 +73,7 @@ def main() -> None:
         print(
             f"trained {model.family} + {model.calibration_method} on {args.train} patients in {time.perf_counter() - t0:.1f} s"
         )
-        fitted = model.classifier.estimator_.named_steps["classifier"]
+        fitted = fitted_pipeline(model.classifier).named_steps["classifier"]
         size = {
             k: v
             for k, v in fitted.get_params().items()
@@ -110,7 +111,7 @@ def main() -> None:
 
         # Model-agnostic baseline on the same model: the served risk as a function of the
         # preprocessed matrix, explained by shap.Explainer against a background sample.
-        pipeline = model.classifier.estimator_
+        pipeline = fitted_pipeline(model.classifier)
         preprocess, classifier = (
             pipeline.named_steps["preprocess"],
             pipeline.named_steps["classifier"],

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
 
+from relapse_ml.artifact.reference import TrainingReference
 from relapse_ml.errors import ModelFileError, UntrustedModelError
 from relapse_ml.features import FeatureSpec, attach_measurements
-from relapse_ml.modeling import CalibratedRiskClassifier
+from relapse_ml.modeling import fitted_pipeline
 
 
 @dataclass
@@ -52,8 +54,9 @@ class RelapseRiskModel:
 
     Attributes
     ----------
-    classifier : CalibratedRiskClassifier
-        Features -> preprocessing -> classifier, plus the calibration map.
+    classifier : sklearn.calibration.CalibratedClassifierCV
+        Features -> preprocessing -> classifier (refitted on all training rows,
+        ``ensemble=False``), plus the calibration map.
     catalogue : tuple of FeatureSpec
         What each feature is (group, unit, plain-language label, sources).
     landmark_day, horizon_days : int
@@ -66,7 +69,7 @@ class RelapseRiskModel:
         Chosen model family and calibration map.
     risk_bands : RiskBands
         Band thresholds and their rationale.
-    reference : dict
+    reference : TrainingReference
         Training-population summaries (1st-99th percentile ranges, medians,
         categories, column means for explanations, drift bins; no patient rows); see
         :func:`relapse_ml.artifact.reference.build_training_reference`.
@@ -78,7 +81,7 @@ class RelapseRiskModel:
         Registered model name.
     """
 
-    classifier: CalibratedRiskClassifier
+    classifier: CalibratedClassifierCV
     catalogue: tuple[FeatureSpec, ...]
     landmark_day: int
     horizon_days: int
@@ -87,7 +90,7 @@ class RelapseRiskModel:
     family: str
     calibration_method: str
     risk_bands: RiskBands
-    reference: dict = field(default_factory=dict)
+    reference: TrainingReference
     trained_at: str = ""
     metrics: dict = field(default_factory=dict)
     model_name: str = "car-t-relapse"
@@ -98,7 +101,7 @@ class RelapseRiskModel:
 
     def features(self, model_input: pd.DataFrame) -> pd.DataFrame:
         """The landmark features (before imputation) of each patient."""
-        out = self.classifier.estimator_.named_steps["features"].transform(model_input)
+        out = fitted_pipeline(self.classifier).named_steps["features"].transform(model_input)
         names = [s.name for s in self.catalogue]
         return out if isinstance(out, pd.DataFrame) else pd.DataFrame(out, columns=names)
 

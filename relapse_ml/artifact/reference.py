@@ -1,7 +1,7 @@
 """The training population as a reference: ranges, medians, categories, drift bins, means.
 
-Stored inside the model artifact as plain dicts of numbers, strings and numpy
-arrays (skops-friendly), so explanations ("low for B-ALL, training median
+Stored inside the model artifact as a :class:`TrainingReference` of plain
+dicts of numbers, strings and numpy arrays (skops-friendly), so explanations ("low for B-ALL, training median
 24,000"), out-of-distribution warnings and drift reports all compare against
 the same population the model learned from.
 
@@ -15,6 +15,8 @@ overall figure).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
@@ -23,6 +25,42 @@ from relapse_ml.features import FeatureSpec
 PSI_BINS = 10
 # Smallest number of patients (with a value) any stored summary may describe.
 MIN_GROUP = 10
+# Per-disease quartiles (the drivers' "low"/"high for B-ALL") need more values
+# than a median: a quartile of 10 values is nearly one patient's value.
+QUARTILE_MIN_GROUP = 20
+
+
+@dataclass
+class TrainingReference:
+    """Summaries of the training population, the one reference for explanations, OOD and drift.
+
+    Attributes
+    ----------
+    numeric : dict
+        Per numeric feature: ``median``, ``q01``, ``q99``, ``missing_rate`` (NaN
+        with fewer than :data:`MIN_GROUP` values).
+    median_by_disease : dict
+        Feature -> disease -> median (diseases with at least ``MIN_GROUP`` values).
+    quartiles_by_disease : dict
+        Feature -> disease -> ``[q25, q75]`` (at least :data:`QUARTILE_MIN_GROUP` values).
+    categories : dict
+        Categorical feature -> the values seen in training.
+    psi_edges, psi_shares : dict
+        Drift bins per numeric feature (edges; training share per bin, last = missing).
+    preprocessed_means : ndarray, optional
+        Column means of the preprocessed training matrix (the linear explainer's reference).
+    n_patients : int, optional
+        Training patients (only when at least ``MIN_GROUP``).
+    """
+
+    numeric: dict[str, dict[str, float]]
+    median_by_disease: dict[str, dict[str, float]]
+    categories: dict[str, list[str]]
+    psi_edges: dict[str, np.ndarray]
+    psi_shares: dict[str, np.ndarray]
+    quartiles_by_disease: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    preprocessed_means: np.ndarray | None = None
+    n_patients: int | None = None
 
 
 def _numeric_summary(values: np.ndarray) -> dict[str, float]:
@@ -71,7 +109,7 @@ def build_training_reference(
     disease: pd.Series,
     *,
     preprocessed: np.ndarray | None = None,
-) -> dict:
+) -> TrainingReference:
     """Summarise the training feature frame for explanations, OOD checks and drift.
 
     Parameters
@@ -88,12 +126,7 @@ def build_training_reference(
 
     Returns
     -------
-    dict
-        ``numeric`` (per feature: median, q01, q99, missing_rate; NaN with fewer
-        than ``MIN_GROUP`` values), ``median_by_disease`` (diseases with at least
-        ``MIN_GROUP`` values), ``categories`` (seen per categorical feature),
-        ``psi_edges`` / ``psi_shares`` (drift bins), ``preprocessed_means`` (when
-        ``preprocessed`` is given) and ``n_patients`` (when at least ``MIN_GROUP``).
+    TrainingReference
     """
     numeric: dict[str, dict[str, float]] = {}
     by_disease: dict[str, dict[str, float]] = {}
@@ -115,18 +148,43 @@ def build_training_reference(
             if group.size >= MIN_GROUP:
                 medians[str(d)] = float(np.median(group))
         by_disease[spec.name] = medians
-    reference: dict = {
-        "numeric": numeric,
-        "median_by_disease": by_disease,
-        "categories": categories,
-        "psi_edges": psi_edges,
-        "psi_shares": psi_shares,
-    }
-    if len(features) >= MIN_GROUP:
-        reference["n_patients"] = len(features)
-    if preprocessed is not None:
-        reference["preprocessed_means"] = preprocessed_means(preprocessed)
-    return reference
+    return TrainingReference(
+        numeric=numeric,
+        median_by_disease=by_disease,
+        categories=categories,
+        psi_edges=psi_edges,
+        psi_shares=psi_shares,
+        # By the disease *feature*, as the drivers read it (none without the clinical group).
+        quartiles_by_disease=(
+            quartiles_by_disease(features, catalogue, features["disease"])
+            if "disease" in features
+            else {}
+        ),
+        preprocessed_means=None if preprocessed is None else preprocessed_means(preprocessed),
+        n_patients=len(features) if len(features) >= MIN_GROUP else None,
+    )
+
+
+def quartiles_by_disease(
+    features: pd.DataFrame, catalogue: tuple[FeatureSpec, ...], disease: pd.Series
+) -> dict[str, dict[str, list[float]]]:
+    """Feature -> disease -> ``[q25, q75]`` (numeric features, diseases with enough values).
+
+    The drivers use them to say "low"/"high" for a patient's disease.
+    """
+    diseases = disease.astype(object).to_numpy()
+    quartiles: dict[str, dict[str, list[float]]] = {}
+    for spec in catalogue:
+        if spec.kind != "numeric":
+            continue
+        values = features[spec.name].to_numpy(dtype=np.float64, na_value=np.nan)
+        per: dict[str, list[float]] = {}
+        for d in pd.unique(diseases[pd.notna(diseases)]):
+            v = values[(diseases == d) & np.isfinite(values)]
+            if v.size >= QUARTILE_MIN_GROUP:
+                per[str(d)] = [float(q) for q in np.quantile(v, [0.25, 0.75])]
+        quartiles[spec.name] = per
+    return quartiles
 
 
 def preprocessed_means(preprocessed: np.ndarray) -> np.ndarray:

@@ -73,6 +73,11 @@ def trusted_types() -> frozenset[str]:
     from sklearn._loss._loss import CyHalfBinomialLoss
     from sklearn._loss.link import Interval, LogitLink
     from sklearn._loss.loss import HalfBinomialLoss
+    from sklearn.calibration import (
+        CalibratedClassifierCV,
+        _CalibratedClassifier,
+        _SigmoidCalibration,
+    )
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
@@ -80,16 +85,17 @@ def trusted_types() -> frozenset[str]:
     from sklearn.impute import MissingIndicator, SimpleImputer
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler
     from sklearn.tree import DecisionTreeClassifier
     from sklearn.tree._tree import Tree
 
     from relapse_ml.artifact import RelapseRiskModel, RiskBands
+    from relapse_ml.artifact.reference import TrainingReference
     from relapse_ml.features.catalogue import FeatureSpec
     from relapse_ml.features.config import FeatureConfig
     from relapse_ml.features.transformers import LandmarkFeatures
-    from relapse_ml.modeling.calibration import CalibratedRiskClassifier
 
     classes = (
         # containers and the JSON leaves skops writes for text and numbers
@@ -105,7 +111,7 @@ def trusted_types() -> frozenset[str]:
         np.int64,
         np.uint64,
         np.random.Generator,
-        # scikit-learn: preprocessing, every model family, calibration maps
+        # scikit-learn: preprocessing, every model family, calibration
         Pipeline,
         ColumnTransformer,
         SimpleImputer,
@@ -125,10 +131,14 @@ def trusted_types() -> frozenset[str]:
         CyHalfBinomialLoss,
         LogitLink,
         Interval,
+        CalibratedClassifierCV,
+        _CalibratedClassifier,
+        _SigmoidCalibration,
+        StratifiedKFold,
         # relapse-ml's own classes
         RelapseRiskModel,
         RiskBands,
-        CalibratedRiskClassifier,
+        TrainingReference,
         LandmarkFeatures,
         FeatureConfig,
         FeatureSpec,
@@ -198,8 +208,18 @@ def archive_types(schema: dict[str, Any]) -> tuple[set[str], set[str]]:
     return loaders, types
 
 
+# relapse-ml classes genuine models of earlier versions held and this one no
+# longer has: 0.2.0's calibration wrapper, replaced by CalibratedClassifierCV.
+RETIRED_TYPES = frozenset({"relapse_ml.modeling.calibration.CalibratedRiskClassifier"})
+
+
+def _retired_types(schema: dict[str, Any]) -> set[str]:
+    """The :data:`RETIRED_TYPES` a parsed ``schema.json`` names (any other unknown type is untrusted)."""
+    return archive_types(schema)[1] & RETIRED_TYPES
+
+
 def _refuse_other_layout(schema: dict[str, Any]) -> None:
-    """Refuse, naming its version, a model saved by a relapse-ml whose classes lived elsewhere.
+    """Refuse, naming its version, a model from another package layout or with a retired class.
 
     Only the archive's JSON is read (the version is a plain string node); a
     model from another package layout would otherwise be refused as holding
@@ -210,7 +230,7 @@ def _refuse_other_layout(schema: dict[str, Any]) -> None:
     module, name = schema.get("__module__"), schema.get("__class__")
     if name != RelapseRiskModel.__name__ or not str(module).startswith("relapse_ml."):
         return
-    if module == RelapseRiskModel.__module__:
+    if module == RelapseRiskModel.__module__ and not _retired_types(schema):
         return
     content = schema.get("content")
     fields = content.get("content") if isinstance(content, dict) else None

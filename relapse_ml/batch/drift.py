@@ -3,7 +3,7 @@
 Counts are additive, so chunks (or Spark tasks) count their patients and the
 job merges the counts; the population stability index is computed once at the
 end from the merged counts, over the training reference's quantile bins
-(``model.reference['psi_edges']`` / ``['psi_shares']``, last bin = missing).
+(``model.reference.psi_edges`` / ``.psi_shares``, last bin = missing).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from relapse_ml.artifact.reference import bin_shares
+from relapse_ml.artifact.reference import TrainingReference, bin_shares
 
 # Usual reading of the PSI: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift.
 PSI_MODERATE = 0.1
@@ -42,14 +42,14 @@ class DriftCounts:
     n_patients: int = 0
     n_ood: int = 0
 
-    def update(self, features: pd.DataFrame, ood: np.ndarray, reference: dict) -> None:
+    def update(self, features: pd.DataFrame, ood: np.ndarray, reference: TrainingReference) -> None:
         """Count one chunk: its feature frame (before imputation) and OOD flags."""
         n = len(features)
         self.n_patients += n
         self.n_ood += int(np.count_nonzero(np.asarray(ood, dtype=bool)))
         if n == 0:
             return
-        for name, edges in reference.get("psi_edges", {}).items():
+        for name, edges in reference.psi_edges.items():
             if name not in features:
                 continue
             values = features[name].to_numpy(dtype=float, na_value=np.nan)
@@ -58,7 +58,7 @@ class DriftCounts:
                 np.int64
             )
             self.bins[name] = self.bins.get(name, 0) + counts
-        for name in reference.get("categories", {}):
+        for name in reference.categories:
             if name not in features:
                 continue
             column = features[name]
@@ -126,7 +126,7 @@ def _status(value: float) -> str:
     return "stable"
 
 
-def drift_report(counts: DriftCounts, reference: dict, groups: dict[str, str]) -> dict:
+def drift_report(counts: DriftCounts, reference: TrainingReference, groups: dict[str, str]) -> dict:
     """The drift report: PSI per numeric feature, unseen categories, share OOD.
 
     Parameters
@@ -146,8 +146,8 @@ def drift_report(counts: DriftCounts, reference: dict, groups: dict[str, str]) -
     """
     n = counts.n_patients
     features = []
-    for name, edges in reference.get("psi_edges", {}).items():
-        expected = np.asarray(reference["psi_shares"][name], dtype=float)
+    for name, edges in reference.psi_edges.items():
+        expected = np.asarray(reference.psi_shares[name], dtype=float)
         observed = counts.bins.get(name, np.zeros(len(expected), dtype=np.int64))
         actual = observed / n if n else np.zeros(len(expected))
         value = psi(expected, actual) if n else float("nan")
@@ -166,7 +166,7 @@ def drift_report(counts: DriftCounts, reference: dict, groups: dict[str, str]) -
         )
     features.sort(key=lambda f: (-(f["psi"] if np.isfinite(f["psi"]) else -1.0), f["feature"]))
     unseen = {}
-    for name, known in reference.get("categories", {}).items():
+    for name, known in reference.categories.items():
         extra = {
             v: c for v, c in sorted(counts.categories.get(name, {}).items()) if v not in set(known)
         }

@@ -31,7 +31,7 @@ from relapse_ml.explain.explanation import (
     native_explainer,
     to_probability_scale,
 )
-from relapse_ml.explain.ood import NOVELTY_THRESHOLD, RANGE_MARGIN, assess_ood, extend_reference
+from relapse_ml.explain.ood import NOVELTY_THRESHOLD, RANGE_MARGIN, assess_ood
 from relapse_ml.explain.uncertainty import INTERVAL_METHOD, risk_interval
 
 __all__ = [
@@ -53,7 +53,6 @@ __all__ = [
     "dependence_figures",
     "driver_sentences",
     "explain_patients",
-    "extend_reference",
     "global_importance",
     "group_importance",
     "importance_figure",

@@ -27,9 +27,11 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from relapse_ml.artifact import RelapseRiskModel
+from relapse_ml.artifact.reference import TrainingReference
 from relapse_ml.explain.display import display_label, format_points, with_unit
 from relapse_ml.explain.explanation import Explanation
 from relapse_ml.features import FeatureSpec
+from relapse_ml.modeling import fitted_pipeline
 
 _TYPICAL_SPAN = 0.10
 
@@ -54,7 +56,7 @@ class Driver:
 
 def imputation_values(model: RelapseRiskModel) -> dict[str, float]:
     """The value the fitted preprocessor puts in for a missing numeric or binary feature."""
-    preprocessor = model.classifier.estimator_.named_steps["preprocess"]
+    preprocessor = fitted_pipeline(model.classifier).named_steps["preprocess"]
     out: dict[str, float] = {}
     for _name, transformer, columns in preprocessor.transformers_:
         step = (
@@ -68,11 +70,11 @@ def imputation_values(model: RelapseRiskModel) -> dict[str, float]:
 
 
 def _comparison_band(
-    spec: FeatureSpec, disease: str | None, reference: dict
+    spec: FeatureSpec, disease: str | None, reference: TrainingReference
 ) -> tuple[float, float, str] | None:
     """(low, high, " for <disease> (training median ...)") of one feature, or None."""
-    numeric = reference.get("numeric", {}).get(spec.name, {})
-    by_disease = reference.get("median_by_disease", {}).get(spec.name, {})
+    numeric = reference.numeric.get(spec.name, {})
+    by_disease = reference.median_by_disease.get(spec.name, {})
     median = by_disease.get(disease) if disease is not None else None
     who = f" for {disease}" if median is not None else ""
     overall = ""
@@ -82,7 +84,7 @@ def _comparison_band(
         overall = ", all patients" if disease is not None else ""
     if median is None or not np.isfinite(median):
         return None
-    quartiles = reference.get("quartiles_by_disease", {}).get(spec.name, {}).get(disease)
+    quartiles = reference.quartiles_by_disease.get(spec.name, {}).get(disease)
     if quartiles is not None:
         low, high = quartiles
     else:
@@ -98,7 +100,7 @@ def _comparison(
     spec: FeatureSpec,
     value: float,
     disease: str | None,
-    reference: dict,
+    reference: TrainingReference,
     bands: dict | None = None,
 ) -> str:
     # The band depends only on (feature, disease): computed once per batch via ``bands``.
@@ -121,7 +123,7 @@ def describe_value(
     value: object,
     imputed_as: float | None,
     disease: str | None,
-    reference: dict,
+    reference: TrainingReference,
     bands: dict | None = None,
 ) -> tuple[str, str, bool]:
     """Return (value text, comparison text, imputed?) of one feature value.

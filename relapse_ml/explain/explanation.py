@@ -6,7 +6,10 @@ Let ``phi`` be the exact SHAP values of the classifier step in its native output
 space (log-odds for logistic regression and gradient boosting, probability for
 the random forest), ``b0`` their base value and ``s = b0 + sum(phi)`` the native
 output (checked, see :mod:`relapse_ml.explain._native`). The served risk is
-``risk = g(s)`` with ``g = calibrate o native_to_margin``. Then
+``risk = g(s)`` with ``g`` the calibration map scikit-learn's
+``CalibratedClassifierCV`` fitted on that same native output
+(``calibrated_classifiers_[0].calibrators[0]``, see
+:func:`relapse_ml.modeling.calibrate`). Then
 
 - ``baseline_risk = g(b0)``: one constant per model;
 - ``contribution_j = phi_j * (risk - baseline_risk) / sum(phi)``.
@@ -38,7 +41,13 @@ from relapse_ml.explain._native import (
     adopt_native_explainer,
     cached_native_explainer,
 )
-from relapse_ml.modeling import preprocessed_to_feature
+from relapse_ml.modeling import (
+    PROBABILITY,
+    calibrate,
+    fitted_pipeline,
+    native_space,
+    preprocessed_to_feature,
+)
 from relapse_ml.schema import load_contract
 
 RISK_ADDITIVITY_TOL = 1e-6
@@ -92,7 +101,7 @@ class Explanation:
 
 
 def _steps(model: RelapseRiskModel):
-    pipeline = model.classifier.estimator_
+    pipeline = fitted_pipeline(model.classifier)
     return (
         pipeline.named_steps["features"],
         pipeline.named_steps["preprocess"],
@@ -107,7 +116,7 @@ def _preprocess(preprocessor, features: pd.DataFrame) -> np.ndarray:
 def native_explainer(model: RelapseRiskModel) -> NativeExplainer:
     """The (cached) native-space explainer of the model's classifier step."""
     _, _, classifier = _steps(model)
-    return cached_native_explainer(classifier, model.reference.get("preprocessed_means"))
+    return cached_native_explainer(classifier, model.reference.preprocessed_means)
 
 
 def adopt_explainer(model: RelapseRiskModel, explainer: NativeExplainer) -> None:
@@ -126,8 +135,7 @@ def adopt_explainer(model: RelapseRiskModel, explainer: NativeExplainer) -> None
 
 def risk_map(model: RelapseRiskModel, native: np.ndarray) -> np.ndarray:
     """``g``: native classifier output -> served calibrated risk."""
-    clf = model.classifier
-    return clf.calibrate(clf.native_to_margin(np.asarray(native, dtype=np.float64)))
+    return calibrate(model.classifier, np.asarray(native, dtype=np.float64))
 
 
 def baseline_risk(model: RelapseRiskModel) -> float:
@@ -176,7 +184,7 @@ def _slope(model: RelapseRiskModel, b0: float) -> float:
     # Central difference of g at b0; the forest's native space is [0, 1].
     h = _SLOPE_STEP
     lo, hi = b0 - h, b0 + h
-    if model.classifier.margin_kind_ == "probability":
+    if native_space(fitted_pipeline(model.classifier)) == PROBABILITY:
         lo, hi = max(lo, 0.0), min(hi, 1.0)
     g = risk_map(model, np.array([lo, hi]))
     return float((g[1] - g[0]) / (hi - lo))

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from relapse_ml.artifact import RelapseRiskModel
+from relapse_ml.artifact.reference import TrainingReference
 from relapse_ml.explain.display import display_label, display_value
 from relapse_ml.features import FeatureSpec
 
@@ -41,8 +42,8 @@ NOVELTY_MIN_MEASURED = 10
 _MAX_LISTED = 3
 
 
-def _numeric_bounds(reference: dict, names: list[str]) -> tuple[np.ndarray, ...]:
-    numeric = reference.get("numeric", {})
+def _numeric_bounds(reference: TrainingReference, names: list[str]) -> tuple[np.ndarray, ...]:
+    numeric = reference.numeric
 
     def get(key: str) -> np.ndarray:
         return np.array([numeric.get(n, {}).get(key, np.nan) for n in names], dtype=np.float64)
@@ -76,7 +77,7 @@ def assess_ood(
     n = len(feature_frame)
     reasons: list[list[str]] = [[] for _ in range(n)]
     reference = model.reference
-    seen = reference.get("categories", {})
+    seen = reference.categories
     categorical = [s for s in model.catalogue if s.kind == "categorical"]
     for spec in categorical:
         if spec.name not in seen:
@@ -123,8 +124,8 @@ def assess_ood(
     return np.array([bool(t) for t in text]), text, novelty
 
 
-def _range_reason(spec: FeatureSpec, value: float, reference: dict) -> str:
-    stats = reference.get("numeric", {}).get(spec.name, {})
+def _range_reason(spec: FeatureSpec, value: float, reference: TrainingReference) -> str:
+    stats = reference.numeric.get(spec.name, {})
     label = display_label(spec)
     shown, unit = display_value(spec, value)
     if not np.isfinite(stats.get("q01", np.nan)):
@@ -135,43 +136,3 @@ def _range_reason(spec: FeatureSpec, value: float, reference: dict) -> str:
         f"{label} {shown}{unit} far outside the training range "
         f"(1st-99th percentile {lo}-{hi}{unit})"
     )
-
-
-def extend_reference(
-    reference: dict, train_features: pd.DataFrame, catalogue: tuple[FeatureSpec, ...]
-) -> dict:
-    """Add the per-disease quartiles the drivers use to say "low"/"high" for a disease.
-
-    Parameters
-    ----------
-    reference : dict
-        Output of :func:`relapse_ml.artifact.reference.build_training_reference`.
-    train_features : DataFrame
-        Training features before imputation (must hold the ``disease`` feature).
-    catalogue : tuple of FeatureSpec
-        The feature catalogue.
-
-    Returns
-    -------
-    dict
-        ``reference`` plus ``quartiles_by_disease``: feature -> disease ->
-        ``[q25, q75]`` (numeric features, diseases with at least 20 measured values).
-    """
-    out = dict(reference)
-    if "disease" not in train_features:
-        out["quartiles_by_disease"] = {}
-        return out
-    disease = train_features["disease"].astype(object).to_numpy()
-    quartiles: dict[str, dict[str, list[float]]] = {}
-    for spec in catalogue:
-        if spec.kind != "numeric":
-            continue
-        values = train_features[spec.name].to_numpy(dtype=np.float64, na_value=np.nan)
-        per: dict[str, list[float]] = {}
-        for d in pd.unique(disease[pd.notna(disease)]):
-            v = values[(disease == d) & np.isfinite(values)]
-            if v.size >= 20:
-                per[str(d)] = [float(q) for q in np.quantile(v, [0.25, 0.75])]
-        quartiles[spec.name] = per
-    out["quartiles_by_disease"] = quartiles
-    return out

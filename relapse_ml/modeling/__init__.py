@@ -1,8 +1,9 @@
 """Candidate model families, preprocessing, calibration, model selection and splits.
 
-The served model is a :class:`CalibratedRiskClassifier`: a plain scikit-learn
-pipeline (``features`` -> ``preprocess`` -> ``classifier``) plus a calibrator
-mapping the classifier's margin to risk.
+The served model is scikit-learn's ``CalibratedClassifierCV(ensemble=False)``
+around a plain pipeline (``features`` -> ``preprocess`` -> ``classifier``): the
+pipeline refitted on all rows (:func:`fitted_pipeline`) and a calibration map from
+its native output to risk (:func:`calibration_map`, :func:`calibrate`).
 """
 
 from relapse_ml.modeling.baseline import (
@@ -13,8 +14,15 @@ from relapse_ml.modeling.baseline import (
 )
 from relapse_ml.modeling.calibration import (
     CALIBRATION_METHODS,
-    CalibratedRiskClassifier,
-    classifier_margin,
+    LOG_ODDS,
+    PROBABILITY,
+    calibrate,
+    calibration_map,
+    fit_calibrated_classifier,
+    fitted_pipeline,
+    native_output,
+    native_space,
+    route_sample_weight,
 )
 from relapse_ml.modeling.families import (
     ModelFamily,
@@ -25,7 +33,6 @@ from relapse_ml.modeling.families import (
 )
 from relapse_ml.modeling.preprocessing import (
     count_candidate_parameters,
-    events_per_parameter,
     make_preprocessor,
     preprocessed_to_feature,
 )
@@ -41,25 +48,31 @@ from relapse_ml.modeling.splitting import SPLIT_STRATEGIES, split_train_test
 __all__ = [
     "CALIBRATION_METHODS",
     "CLINICAL_BASELINE_COLUMNS",
+    "LOG_ODDS",
+    "PROBABILITY",
     "SELECTION_METRICS",
     "SPLIT_STRATEGIES",
-    "CalibratedRiskClassifier",
     "ContractColumnFeatures",
     "ModelFamily",
     "ParamRange",
     "SelectionResult",
     "build_pipeline",
-    "classifier_margin",
+    "calibrate",
+    "calibration_map",
     "clinical_baseline_model",
     "contract_feature_catalogue",
     "count_candidate_parameters",
     "default_model_families",
-    "events_per_parameter",
     "family_by_name",
+    "fit_calibrated_classifier",
     "fit_feature_catalogue",
+    "fitted_pipeline",
     "load_model_families",
     "make_preprocessor",
+    "native_output",
+    "native_space",
     "preprocessed_to_feature",
+    "route_sample_weight",
     "select_model",
     "split_train_test",
 ]

@@ -140,7 +140,7 @@ def count_candidate_parameters(fitted_or_catalogue: object) -> int:
     Parameters
     ----------
     fitted_or_catalogue : fitted estimator or sequence of FeatureSpec
-        A fitted :class:`CalibratedRiskClassifier`, a fitted pipeline with a
+        A fitted ``CalibratedClassifierCV`` (its refitted pipeline), a fitted pipeline with a
         ``preprocess`` step, a fitted preprocessor, or a feature catalogue.
 
     Returns
@@ -152,8 +152,8 @@ def count_candidate_parameters(fitted_or_catalogue: object) -> int:
         missing indicators, as they depend on the data).
     """
     obj = fitted_or_catalogue
-    if hasattr(obj, "estimator_"):
-        obj = obj.estimator_
+    if hasattr(obj, "calibrated_classifiers_"):
+        obj = obj.calibrated_classifiers_[0].estimator
     if isinstance(obj, Pipeline):
         obj = obj.named_steps["preprocess"]
     if isinstance(obj, ColumnTransformer):
@@ -162,13 +162,3 @@ def count_candidate_parameters(fitted_or_catalogue: object) -> int:
     if isinstance(obj, Sequence) and all(isinstance(s, FeatureSpec) for s in obj):
         return sum(len(s.categories or ()) if s.kind == CATEGORICAL else 1 for s in obj)
     raise TypeError(f"cannot count parameters of {type(fitted_or_catalogue).__name__}")
-
-
-def events_per_parameter(
-    y: np.ndarray, n_parameters: int, sample_weight: np.ndarray | None = None
-) -> float:
-    """Return (weighted) events in the smaller outcome class per candidate parameter."""
-    y = np.asarray(y).astype(bool)
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    events = min(float(w[y].sum()), float(w[~y].sum()))
-    return events / max(int(n_parameters), 1)

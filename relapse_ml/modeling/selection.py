@@ -5,22 +5,28 @@ How one candidate (family + parameters) is scored, per repeat of
 
 1. In every outer fold the whole pipeline is refitted on the training part:
    the feature step, then imputation/scaling/encoding and the classifier
-   (sample weights passed to the classifier). The feature step does not depend
-   on the candidate, so it is fitted once per fold and shared by all
-   candidates, which is the same computation as refitting it per candidate.
-2. The held-out part gets the candidate's margins, so each repeat yields one
-   out-of-fold margin per training patient.
-3. Calibration is cross-fitted: for fold k, each calibration method is fitted
-   on the out-of-fold margins and labels of the *other* folds, then applied to
-   fold k. This mirrors how the served model is calibrated (on out-of-fold
-   margins) without using fold k's labels.
+   (IPCW sample weights routed to the classifier by metadata routing). The
+   feature step does not depend on the candidate, so it is fitted once per
+   fold and shared by all candidates, which is the same computation as
+   refitting it per candidate.
+2. The held-out part gets the candidate's native outputs (``decision_function``,
+   or ``predict_proba`` for the forest), so each repeat yields one out-of-fold
+   output per training patient.
+3. Calibration is cross-fitted: for fold k, each calibration method (the map
+   ``CalibratedClassifierCV`` fits, :func:`~relapse_ml.modeling.calibration.fit_calibrator`)
+   is fitted on the out-of-fold outputs and labels of the *other* folds, then
+   applied to fold k. This mirrors how the served model is calibrated (on
+   out-of-fold outputs) without using fold k's labels.
 4. Weighted Brier score, AUROC and log loss (IPCW weights) on fold k.
 
 Scores are averaged over all folds and repeats (with their SD). The best
 (candidate, calibration) pair per family is the family's entry; the champion is
 the best family by the declared metric (ties broken by Brier score, then family
-order). The champion is refitted on all training rows as a
-:class:`CalibratedRiskClassifier`.
+order). The champion is refitted on all training rows as scikit-learn's
+``CalibratedClassifierCV(ensemble=False)`` (:mod:`relapse_ml.modeling.calibration`).
+
+Every fit runs with scikit-learn's metadata routing enabled and one OpenMP/BLAS
+thread (set here, by the caller of ``fit``, not inside any estimator).
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 from sklearn.base import BaseEstimator, clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -42,10 +50,11 @@ from threadpoolctl import threadpool_limits
 from relapse_ml.features.catalogue import FeatureSpec
 from relapse_ml.modeling.calibration import (
     CALIBRATION_METHODS,
-    CalibratedRiskClassifier,
     apply_calibrator,
-    classifier_margin,
+    fit_calibrated_classifier,
     fit_calibrator,
+    native_output,
+    route_sample_weight,
 )
 from relapse_ml.modeling.families import ModelFamily
 from relapse_ml.modeling.preprocessing import make_preprocessor
@@ -71,8 +80,8 @@ class SelectionResult:
         Family name -> parameters of its best candidate.
     chosen_family, calibration_method, selection_metric : str
         The champion and how it was chosen.
-    model : CalibratedRiskClassifier
-        Champion refitted on all training rows.
+    model : CalibratedClassifierCV
+        Champion refitted on all training rows, calibrated on out-of-fold outputs.
     catalogue : tuple of FeatureSpec
         Feature catalogue of the feature step fitted on all training rows.
     """
@@ -83,7 +92,7 @@ class SelectionResult:
     chosen_family: str
     calibration_method: str
     selection_metric: str
-    model: CalibratedRiskClassifier
+    model: CalibratedClassifierCV
     catalogue: tuple[FeatureSpec, ...]
 
     def family_table(self) -> pd.DataFrame:
@@ -154,7 +163,7 @@ def _check_inputs(
     return y01, w
 
 
-def _fold_margins(
+def _fold_outputs(
     X: Any,
     y01: np.ndarray,
     w: np.ndarray,
@@ -165,13 +174,13 @@ def _fold_margins(
     candidates: dict[str, list[dict[str, Any]]],
     fam_seed: dict[str, int],
 ) -> dict[tuple[str, int], np.ndarray]:
-    """Refit features and every candidate on one training fold; margins of its test fold."""
+    """Refit features and every candidate on one training fold; native outputs of its test fold."""
     # The feature step does not depend on the candidate: fit it once per fold.
     feature_step = clone(features).set_output(transform="pandas")
     f_train = feature_step.fit_transform(_take(X, train))
     f_test = feature_step.transform(_take(X, test))
     catalogue = tuple(feature_step.feature_catalogue_)
-    margins = {}
+    outputs = {}
     for fam in families:
         for c_no, params in enumerate(candidates[fam.name]):
             model = Pipeline(
@@ -180,9 +189,9 @@ def _fold_margins(
                     ("classifier", fam.make_estimator(params, fam_seed[fam.name])),
                 ]
             )
-            model.fit(f_train, y01[train], classifier__sample_weight=w[train])
-            margins[(fam.name, c_no)] = classifier_margin(model, f_test)
-    return margins
+            route_sample_weight(model).fit(f_train, y01[train], sample_weight=w[train])
+            outputs[(fam.name, c_no)] = native_output(model, f_test)
+    return outputs
 
 
 def select_model(
@@ -227,9 +236,9 @@ def select_model(
     seed : int
         Seeds folds, candidate sampling and every estimator.
     calibration_folds : int, optional
-        Folds of the out-of-fold margins the champion's calibrator is fitted on
-        (default ``cv_folds``). More folds make the fold models closer to the
-        final refit, so the calibration map fitted on their margins suits it.
+        Folds of the out-of-fold outputs the champion's calibration map is fitted
+        on (default ``cv_folds``). More folds make the fold models closer to the
+        final refit, so the calibration map fitted on their outputs suits it.
     n_jobs : int
         Processes over CV splits. Every fit runs single-threaded (OpenMP and
         BLAS limited to one thread), so results do not depend on ``n_jobs``.
@@ -249,10 +258,11 @@ def select_model(
     )
     splits = list(splitter.split(np.zeros(len(y01)), y01))
     # One thread per fit: fixed arithmetic order (determinism) and no OpenMP
-    # spin-waiting when the two cores are shared.
-    with threadpool_limits(limits=1):
+    # spin-waiting when the two cores are shared. Routing carries the IPCW
+    # weights to the classifier step (sklearn's Parallel passes the setting on).
+    with threadpool_limits(limits=1), config_context(enable_metadata_routing=True):
         per_split = Parallel(n_jobs=int(n_jobs))(
-            delayed(_fold_margins)(X, y01, w, train, test, features, families, candidates, fam_seed)
+            delayed(_fold_outputs)(X, y01, w, train, test, features, families, candidates, fam_seed)
             for train, test in splits
         )
         fold_scores = _cross_fitted_scores(
@@ -269,12 +279,15 @@ def select_model(
         pipeline = build_pipeline(
             features, catalogue, family, best_params[family.name], fam_seed[family.name]
         )
-        model = CalibratedRiskClassifier(
+        model = fit_calibrated_classifier(
             pipeline,
+            X,
+            y01,
+            w,
             method=str(chosen["calibration"]),
-            cv=int(calibration_folds or cv_folds),
+            folds=int(calibration_folds or cv_folds),
             random_state=derive_seed(seed, 4),
-        ).fit(X, y01, sample_weight=w)
+        )
     return SelectionResult(
         candidates=table,
         fold_scores=fold_scores,
@@ -295,20 +308,20 @@ def _cross_fitted_scores(
     cv_folds: int,
     methods: Sequence[str],
 ) -> pd.DataFrame:
-    """Score each fold with calibrators fitted on the other folds' out-of-fold margins."""
+    """Score each fold with calibrators fitted on the other folds' out-of-fold outputs."""
     oof: dict[tuple[str, int, int], np.ndarray] = {}
-    for split_no, ((_, test), margins) in enumerate(zip(splits, per_split, strict=True)):
+    for split_no, ((_, test), outputs) in enumerate(zip(splits, per_split, strict=True)):
         repeat = split_no // cv_folds
-        for (fam_name, c_no), m in margins.items():
+        for (fam_name, c_no), m in outputs.items():
             oof.setdefault((fam_name, c_no, repeat), np.full(len(y01), np.nan))[test] = m
     rows = []
     for split_no, (train, test) in enumerate(splits):
         repeat, fold = divmod(split_no, cv_folds)
         for fam_name, c_no in per_split[split_no]:
-            margins = oof[(fam_name, c_no, repeat)]
+            native = oof[(fam_name, c_no, repeat)]
             for method in methods:
-                calibrator = fit_calibrator(margins[train], y01[train], w[train], method)
-                risk = apply_calibrator(calibrator, margins[test])
+                calibrator = fit_calibrator(native[train], y01[train], w[train], method)
+                risk = apply_calibrator(calibrator, native[test])
                 rows.append(
                     {"family": fam_name, "candidate": c_no, "calibration": method}
                     | {"repeat": repeat, "fold": fold}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 
 from relapse_ml._version import package_version
 from relapse_ml.artifact import RelapseRiskModel
@@ -31,14 +32,15 @@ from relapse_ml.evaluation import (
 )
 from relapse_ml.evaluation.plots import calibration_figure, decision_curve_figure, roc_figure
 from relapse_ml.evaluation.subgroups import publishable_subgroups
-from relapse_ml.explain import extend_reference
 from relapse_ml.features import LandmarkFeatures, attach_measurements, catalogue_frame
 from relapse_ml.modeling import (
     SelectionResult,
     clinical_baseline_model,
     count_candidate_parameters,
     default_model_families,
+    fitted_pipeline,
     load_model_families,
+    route_sample_weight,
     select_model,
     split_train_test,
 )
@@ -49,8 +51,6 @@ from relapse_ml.training.config import TrainConfig
 # C-statistic of 0.75 is a typical published figure for relapse after CAR T
 # (domain.md section 7: 0.68-0.82).
 ANTICIPATED_C_STATISTIC = 0.75
-# 1st to 99th percentile: the 0th and 100th would be single patients' risks.
-RISK_QUANTILES = np.r_[0.01, np.linspace(0.05, 0.95, 19), 0.99]
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,11 @@ def evaluate_on_test(
     y_test, w_test = y[data.test], w[data.test]
     risk = selection.model.predict_proba(x_test)[:, 1]
     metrics = metrics_with_ci(y_test, risk, w_test, seed=seed, n_boot=n_boot)
-    baseline = clinical_baseline_model(landmark_day=config.landmark_day, random_state=seed)
-    baseline.fit(data.rows(data.train), y[data.train], classifier__sample_weight=w[data.train])
+    baseline = route_sample_weight(
+        clinical_baseline_model(landmark_day=config.landmark_day, random_state=seed)
+    )
+    with config_context(enable_metadata_routing=True):
+        baseline.fit(data.rows(data.train), y[data.train], sample_weight=w[data.train])
     baseline_risk = baseline.predict_proba(x_test)[:, 1]
     for name, value in metrics_with_ci(
         y_test, baseline_risk, w_test, seed=seed, n_boot=n_boot
@@ -234,7 +237,7 @@ def build_artifact(
 ) -> RelapseRiskModel:  # fmt: skip
     """The served artifact: champion, catalogue, training reference, bands, headline metrics."""
     classifier = selection.model
-    steps = classifier.estimator_.named_steps
+    steps = fitted_pipeline(classifier).named_steps
     x_train = data.rows(data.train)
     train_features = pd.DataFrame(
         steps["features"].transform(x_train), columns=[s.name for s in selection.catalogue]
@@ -244,10 +247,6 @@ def build_artifact(
         selection.catalogue,
         data.patients["disease"].iloc[data.train].reset_index(drop=True),
         preprocessed=steps["preprocess"].transform(train_features),
-    )
-    reference = extend_reference(reference, train_features, selection.catalogue)
-    reference["training_risk_quantiles"] = np.quantile(
-        classifier.predict_proba(x_train)[:, 1], RISK_QUANTILES
     )
     return RelapseRiskModel(
         classifier=classifier,

@@ -25,6 +25,7 @@ import pytest
 from relapse_ml.artifact import RelapseRiskModel, load_model
 from relapse_ml.artifact.reference import MIN_GROUP, build_training_reference
 from relapse_ml.features import FeatureSpec
+from relapse_ml.modeling import fitted_pipeline
 
 FAMILIES = ("logistic", "hist_gradient_boosting", "random_forest")
 _MISSING = -1.234567e300  # stands for NaN so that missing equals missing in row comparisons
@@ -89,7 +90,7 @@ def _rows_equal(candidates: np.ndarray, rows: np.ndarray) -> bool:
 
 def _training_features(result, data) -> pd.DataFrame:
     model = result.model
-    features = model.classifier.estimator_.named_steps["features"]
+    features = fitted_pipeline(model.classifier).named_steps["features"]
     model_input = model.model_input(data.patients, data.measurements)
     test_ids = set(result.test_input["patient_id"].astype(str))
     task_ids = {str(p) for p in result.task.patient_ids}
@@ -134,7 +135,7 @@ def test_model_file_holds_no_patient_row_or_extreme(
     names = [s.name for s in model.catalogue]
     numeric_names = [s.name for s in model.catalogue if s.kind != "categorical"]
     raw_rows = train[numeric_names].to_numpy(dtype=np.float64, na_value=np.nan)
-    preprocess = model.classifier.estimator_.named_steps["preprocess"]
+    preprocess = fitted_pipeline(model.classifier).named_steps["preprocess"]
     z_rows = np.asarray(preprocess.transform(train), dtype=np.float64)
     widths = {raw_rows.shape[1]: raw_rows, z_rows.shape[1]: z_rows}
     extremes = _unique_extremes(train, model)
@@ -167,7 +168,7 @@ def test_model_file_holds_no_patient_row_or_extreme(
     # small-count features alone would match by chance).
     continuous = [s.name for s in model.catalogue if s.kind == "numeric"]
     checked: set[tuple[tuple[str, ...], int]] = set()
-    for path, value in _walk(model.reference, ("reference",), set()):
+    for path, value in _walk(vars(model.reference), ("reference",), set()):
         if not isinstance(value, np.ndarray) or value.ndim != 1 or len(path) < 2:
             continue
         if path[-1] not in names or (path[:-1], len(value)) in checked:
@@ -175,7 +176,7 @@ def test_model_file_holds_no_patient_row_or_extreme(
         checked.add((path[:-1], len(value)))
         columns = {
             k: v
-            for k, v in _parent(model.reference, path[1:-1]).items()
+            for k, v in _parent(vars(model.reference), path[1:-1]).items()
             if k in continuous and isinstance(v, np.ndarray) and v.shape == value.shape
         }
         if len(columns) >= len(continuous) / 2:
@@ -214,11 +215,11 @@ def test_reference_keeps_no_small_group_summary():
     )
     reference = build_training_reference(features, catalogue, disease)
     assert MIN_GROUP == 10
-    assert set(reference["median_by_disease"]["x"]) == {"B-ALL"}  # MM has 9, FL none
-    assert reference["median_by_disease"]["rare"] == {}
+    assert set(reference.median_by_disease["x"]) == {"B-ALL"}  # MM has 9, FL none
+    assert reference.median_by_disease["rare"] == {}
     # Four measured values: no quantiles, no drift bin edges, nothing of theirs kept.
-    rare = reference["numeric"]["rare"]
+    rare = reference.numeric["rare"]
     assert not any(np.isfinite(rare[k]) for k in ("median", "q01", "q99"))
     assert "min" not in rare and "max" not in rare
-    assert len(reference["psi_edges"]["rare"]) == 0
-    assert "background" not in reference
+    assert len(reference.psi_edges["rare"]) == 0
+    assert not hasattr(reference, "background")

@@ -77,7 +77,7 @@ def test_drift_report_written_and_summarised(model_path, cohort_dirs, tmp_path):
     report = json.loads(out.with_name("pred.drift.json").read_text())
     assert report["n_patients"] == 150
     model = load_model(model_path)
-    assert {f["feature"] for f in report["features"]} == set(model.reference["psi_edges"])
+    assert {f["feature"] for f in report["features"]} == set(model.reference.psi_edges)
     psis = [f["psi"] for f in report["features"]]
     assert psis == sorted(psis, reverse=True)
     assert summary.drift_summary["n_features"] == len(psis)

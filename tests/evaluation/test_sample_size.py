@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from relapse_ml.evaluation import (
     events_per_parameter,
+    minority_events,
     r2_cs_from_c_statistic,
     riley_minimum_sample_size,
 )
@@ -66,3 +67,11 @@ def test_events_per_parameter() -> None:
     assert events_per_parameter(50, 10) == 5.0
     with pytest.raises(ValueError):
         events_per_parameter(50, 0)
+
+
+def test_minority_events_counts_the_smaller_weighted_class() -> None:
+    y = np.array([1, 1, 0, 0, 0, 0])
+    w = np.array([2.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    assert minority_events(y, w) == pytest.approx(3.0)  # 3 weighted events < 4 non-events
+    assert minority_events(y) == pytest.approx(2.0)
+    assert events_per_parameter(minority_events(y, w), 2) == pytest.approx(1.5)

@@ -18,7 +18,7 @@ from relapse_ml.explain import (
     to_probability_scale,
 )
 from relapse_ml.explain.explanation import feature_matrix
-from relapse_ml.modeling import preprocessed_to_feature
+from relapse_ml.modeling import fitted_pipeline, preprocessed_to_feature
 from relapse_ml.schema import load_contract
 
 FAMILIES = ("logistic", "hist_gradient_boosting", "random_forest")
@@ -156,7 +156,7 @@ def test_probability_scale_rule_by_hand():
 
 def test_every_preprocessed_column_maps_to_one_feature(trained_model):
     model = trained_model("logistic")
-    preprocessor = model.classifier.estimator_.named_steps["preprocess"]
+    preprocessor = fitted_pipeline(model.classifier).named_steps["preprocess"]
     names = [s.name for s in model.catalogue]
     matrix = feature_matrix(preprocessor, names)
     assert (matrix.sum(axis=1) == 1).all()

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from relapse_ml.artifact.reference import TrainingReference, build_training_reference
 from relapse_ml.explain import (
     assess_ood,
     driver_sentences,
     explain_patients,
-    extend_reference,
     patient_drivers,
 )
 from relapse_ml.explain.display import display_label, format_points, format_value, with_unit
@@ -48,8 +48,15 @@ CMAX = FeatureSpec(
 )
 
 
+def reference_of(parts: dict) -> TrainingReference:
+    """A training reference with ``parts`` and every other summary empty."""
+    empty = {"numeric": {}, "median_by_disease": {}, "categories": {}, "psi_edges": {},
+             "psi_shares": {}}  # fmt: skip
+    return TrainingReference(**{**empty, **parts})
+
+
 def _stub(reference: dict, catalogue=(AGE, DISEASE)) -> SimpleNamespace:
-    return SimpleNamespace(catalogue=catalogue, reference=reference)
+    return SimpleNamespace(catalogue=catalogue, reference=reference_of(reference))
 
 
 REFERENCE = {
@@ -121,11 +128,12 @@ def test_display_helpers():
 
 
 def test_describe_value_compares_with_the_disease():
-    reference = {
+    parts = {
         "numeric": {"car_cmax": {"median": 20000.0, "q01": 100.0, "q99": 300000.0}},
         "median_by_disease": {"car_cmax": {"B-ALL": 24000.0}},
         "quartiles_by_disease": {"car_cmax": {"B-ALL": [9000.0, 60000.0]}},
     }
+    reference = reference_of(parts)
     value, comparison, imputed = describe_value(CMAX, 1200.0, None, "B-ALL", reference)
     assert (value, comparison, imputed) == (
         "1,200 copies/ug",
@@ -136,7 +144,7 @@ def test_describe_value_compares_with_the_disease():
         "typical for B-ALL"
     )
     # Without quartiles: beyond twice the median is high; other diseases use the overall median.
-    del reference["quartiles_by_disease"]
+    reference = reference_of({**parts, "quartiles_by_disease": {}})
     assert describe_value(CMAX, 50000.0, None, "B-ALL", reference)[1].startswith("high for B-ALL")
     assert (
         describe_value(CMAX, 50000.0, None, "MM", reference)[1]
@@ -151,13 +159,13 @@ def test_describe_value_compares_with_the_disease():
     assert describe_value(DISEASE, None, None, None, reference)[0].startswith("not recorded")
 
 
-def test_extend_reference_adds_disease_quartiles():
+def test_the_reference_keeps_disease_quartiles_of_20_or_more_values():
     features = pd.DataFrame(
         {"age_years": np.arange(40, dtype=float), "disease": ["B-ALL"] * 20 + ["MM"] * 19 + [None]}
     )
-    out = extend_reference({"numeric": {}}, features, (AGE, DISEASE))
-    assert out["quartiles_by_disease"]["age_years"]["B-ALL"] == pytest.approx([4.75, 14.25])
-    assert "MM" not in out["quartiles_by_disease"]["age_years"]  # 19 values: too few
+    out = build_training_reference(features, (AGE, DISEASE), features["disease"])
+    assert out.quartiles_by_disease["age_years"]["B-ALL"] == pytest.approx([4.75, 14.25])
+    assert "MM" not in out.quartiles_by_disease["age_years"]  # 19 values: too few
 
 
 def test_driver_sentences_on_a_trained_model(trained_model, simulated_data):

@@ -39,7 +39,9 @@ def test_default_families_shape() -> None:
 
 
 def test_make_estimator_sets_seed_and_params() -> None:
-    lr = default_model_families()[0].make_estimator({"C": 0.5, "l1_ratio": 0.25}, 7)
+    # Families come in file-name order, so look the logistic one up by name.
+    logistic = next(f for f in default_model_families() if f.name == "logistic")
+    lr = logistic.make_estimator({"C": 0.5, "l1_ratio": 0.25}, 7)
     assert (lr.C, lr.l1_ratio, lr.random_state, lr.solver) == (0.5, 0.25, 7, "saga")
 
 

@@ -9,7 +9,6 @@ import pytest
 from relapse_ml.features.catalogue import FeatureSpec
 from relapse_ml.modeling import (
     count_candidate_parameters,
-    events_per_parameter,
     make_preprocessor,
     preprocessed_to_feature,
 )
@@ -117,10 +116,3 @@ def test_preprocessor_rejects_bad_catalogue() -> None:
     no_levels = (FeatureSpec("d", "clinical", "categorical", "", "d", ()),)
     with pytest.raises(ValueError, match="no categories"):
         make_preprocessor(no_levels, "logistic")
-
-
-def test_events_per_parameter_uses_smaller_weighted_class() -> None:
-    y = np.array([1, 1, 0, 0, 0, 0])
-    w = np.array([2.0, 1.0, 1.0, 1.0, 1.0, 1.0])
-    assert events_per_parameter(y, 2, w) == pytest.approx(1.5)
-    assert events_per_parameter(y, 4) == pytest.approx(0.5)

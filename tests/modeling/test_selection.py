@@ -7,19 +7,21 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from relapse_ml.modeling import (
-    CalibratedRiskClassifier,
     ContractColumnFeatures,
     ParamRange,
     default_model_families,
+    fitted_pipeline,
     make_preprocessor,
+    native_output,
     select_model,
 )
-from relapse_ml.modeling.calibration import apply_calibrator, classifier_margin, fit_calibrator
+from relapse_ml.modeling.calibration import apply_calibrator, fit_calibrator
 from relapse_ml.modeling.selection import derive_seed
 
 from .synthetic import FEATURE_COLUMNS
@@ -77,9 +79,9 @@ def test_candidates_table_and_choice(result) -> None:
     }
     assert result.family_table()["family"].iloc[0] == result.chosen_family
     model = result.model
-    assert isinstance(model, CalibratedRiskClassifier)
+    assert isinstance(model, CalibratedClassifierCV) and model.ensemble is False
     assert model.method == result.calibration_method
-    classifier = model.estimator_.named_steps["classifier"]
+    classifier = fitted_pipeline(model).named_steps["classifier"]
     assert (
         classifier.get_params() | result.best_params[result.chosen_family]
         == classifier.get_params()
@@ -113,7 +115,7 @@ def test_whole_pipeline_is_refitted_in_every_fold(cohort_400) -> None:
 
 
 def test_fold_score_recomputed_by_hand(cohort_400, result) -> None:
-    """Fold k is scored with a calibrator fitted only on the other folds' OOF margins."""
+    """Fold k is scored with a calibrator fitted only on the other folds' OOF outputs."""
     X, y, w = cohort_400
     fam = default_model_families()[0]
     params = fam.sample_candidates(2, derive_seed(11, 1, 0))[0]
@@ -131,7 +133,7 @@ def test_fold_score_recomputed_by_hand(cohort_400, result) -> None:
                 ("classifier", fam.make_estimator(params, derive_seed(11, 2, 0))),
             ]
         ).fit(feats.transform(X.iloc[train]), y[train], classifier__sample_weight=w[train])
-        oof[test] = classifier_margin(pipe, feats.transform(X.iloc[test]))
+        oof[test] = native_output(pipe, feats.transform(X.iloc[test]))
     train, test = splits[1]
     calibrator = fit_calibrator(oof[train], y[train], w[train], "isotonic")
     risk = apply_calibrator(calibrator, oof[test])

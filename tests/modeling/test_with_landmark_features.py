@@ -10,8 +10,11 @@ from scipy.special import expit
 
 from relapse_ml import features
 from relapse_ml.modeling import (
+    calibrate,
     count_candidate_parameters,
     default_model_families,
+    fitted_pipeline,
+    native_output,
     preprocessed_to_feature,
     select_model,
 )
@@ -47,9 +50,11 @@ def test_select_model_on_landmark_features(landmark_data) -> None:
     model = res.model
     risk = model.predict_proba(new)[:, 1]
     assert risk.shape == (60,) and np.all((risk >= 0) & (risk <= 1))
-    np.testing.assert_array_equal(risk, model.calibrate(model.margin(new)))
+    np.testing.assert_array_equal(
+        risk, calibrate(model, native_output(fitted_pipeline(model), new))
+    )
     names = {s.name for s in res.catalogue}
-    mapping = preprocessed_to_feature(model.estimator_.named_steps["preprocess"])
+    mapping = preprocessed_to_feature(fitted_pipeline(model).named_steps["preprocess"])
     assert set(mapping) <= names
     assert len(mapping) == count_candidate_parameters(model)
     # every categorical feature is one-hot encoded with all catalogue levels
