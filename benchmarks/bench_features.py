@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--naive-patients", type=int, default=2_000)
     parser.add_argument("--landmark-day", type=int, default=28)
     args = parser.parse_args()
-    config = FeatureConfig(landmark_day=args.landmark_day)
+    config = FeatureConfig.from_dict({"landmark_day": args.landmark_day})
 
     # Canonical typed frames drawn with numpy (relapse_ml.simulate was not available).
     patients, measurements = synthetic_cohort(args.patients, seed=0)

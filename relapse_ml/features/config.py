@@ -1,13 +1,22 @@
-"""Typed options of the landmark feature pipeline (``pipelines/features.yaml``)."""
+"""Typed options of the landmark feature pipeline (the ``features`` section of ``pipelines/train.yaml``).
+
+The shipped recipe is the one place the defaults are written: a
+:class:`FeatureConfig` built from a partial mapping, and a transformer whose
+parameter is left at ``None``, take the recipe's value.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from relapse_ml.errors import ConfigError
 
@@ -19,7 +28,7 @@ GROUPS = ("antigen", "exhaustion", "persistence", "tme", "clinical")
 #: itself is never used as the value.
 LLOQ_FACTORS = {"half": 0.5, "sqrt2": 1.0 / math.sqrt(2.0)}
 
-#: Antigen-density thresholds (molecules per tumour cell) as
+#: Antigen-density thresholds (molecules per tumour cell) are rows
 #: ``(target_antigen, disease, threshold)``; disease ``"*"`` matches any disease
 #: without its own entry.  Sources (shared/spec/domain.md section 2.3):
 #: CD19 B-ALL 2,000 (Majzner, ASH 2018); CD19 LBCL 3,000 (Nat Med 2021, axi-cel),
@@ -28,17 +37,10 @@ LLOQ_FACTORS = {"half": 0.5, "sqrt2": 1.0 / math.sqrt(2.0)}
 #: target).  CD22 and BCMA have no published clinical cut-off: CD22 reuses the
 #: CD19 figures (Fry 2018 reports lower CD22 density at relapse, no cut-off) and
 #: BCMA uses 1,000 molecules/cell, a low-density placeholder well below the
-#: ~12,600 typical of myeloma cells (Singh 2021 model).  Both are assumptions,
-#: overridable in ``pipelines/features.yaml``.
-DEFAULT_ANTIGEN_DENSITY_THRESHOLDS: tuple[tuple[str, str, float], ...] = (
-    ("CD19", "B-ALL", 2000.0),
-    ("CD19", "*", 3000.0),
-    ("CD19/CD22", "B-ALL", 2000.0),
-    ("CD19/CD22", "*", 3000.0),
-    ("CD22", "B-ALL", 2000.0),
-    ("CD22", "*", 3000.0),
-    ("BCMA", "*", 1000.0),
-)
+#: ~12,600 typical of myeloma cells (Singh 2021 model).  Both are assumptions;
+#: the values are in ``pipelines/train.yaml``.
+PACKAGED_RECIPES = "relapse_ml.pipelines"
+TRAIN_RECIPE = "train.yaml"
 
 
 @dataclass(frozen=True)
@@ -47,57 +49,56 @@ class FeatureConfig:
 
     Parameters
     ----------
-    landmark_day : int, default 28
+    landmark_day : int
         Landmark day L: only measurements with ``day <= L`` and patient columns
         available by day L are used.
-    groups : tuple of str, default all five mechanism groups
+    groups : tuple of str
         Groups to compute, output in this order.
-    lloq_rule : {"half", "sqrt2"}, default "half"
+    lloq_rule : {"half", "sqrt2"}
         A value reported with qualifier ``<`` (below the limit of quantification,
         ``value`` holding the limit) becomes ``limit * factor`` (1/2 or 1/sqrt 2)
         for levels, peaks and areas, and counts as *not detectable* for detection
         flags (CAR detectable, MRD positive, B-cell aplasia).  Applied to each
         replicate before replicates are averaged.
-    b_cell_aplasia_threshold_per_ul : float, default 10.0
+    b_cell_aplasia_threshold_per_ul : float
         A post-infusion B-cell count below this (cells/uL), or below the limit of
         quantification, is B-cell aplasia.  Trials define aplasia as CD19+ B cells
         < 1% of lymphocytes (Gardner, Blood 2017; ELIANA); with the ~1,000
         lymphocytes/uL typical after lymphodepletion that is about 10 cells/uL,
         an order of magnitude below normal B-cell counts (100-500/uL).
-    peak_window_days : int, default 3
+    peak_window_days : int
         In-vivo exhaustion markers "at the expansion peak" use the observation
         nearest to the CAR-transgene peak day within this many days (earlier wins
         a tie); missing when there is none.
-    antigen_negative_pos_pct_cutoff : float, default 50.0
+    antigen_negative_pos_pct_cutoff : float
         Antigen-negative residual disease: MRD positive at L while fewer than
         this % of residual tumour cells carry the target antigen (most residual
         cells have escaped).
     antigen_density_thresholds : tuple of (target, disease, threshold)
-        Published antigen-density thresholds; see
-        ``DEFAULT_ANTIGEN_DENSITY_THRESHOLDS``.
+        Published antigen-density thresholds (sources above).
+
+    Every default is the shipped recipe's (:func:`default_feature_config`).
     """
 
-    landmark_day: int = 28
-    groups: tuple[str, ...] = GROUPS
-    lloq_rule: str = "half"
-    b_cell_aplasia_threshold_per_ul: float = 10.0
-    peak_window_days: int = 3
-    antigen_negative_pos_pct_cutoff: float = 50.0
-    antigen_density_thresholds: tuple[tuple[str, str, float], ...] = (
-        DEFAULT_ANTIGEN_DENSITY_THRESHOLDS
-    )
+    landmark_day: int
+    groups: tuple[str, ...]
+    lloq_rule: str
+    b_cell_aplasia_threshold_per_ul: float
+    peak_window_days: int
+    antigen_negative_pos_pct_cutoff: float
+    antigen_density_thresholds: tuple[tuple[str, str, float], ...]
 
     def __post_init__(self) -> None:
         validate_options(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FeatureConfig:
-        """Build a config from a parsed YAML mapping, rejecting unknown keys.
+        """Build a config from a parsed YAML mapping over the recipe's defaults, rejecting unknown keys.
 
         Parameters
         ----------
         d : mapping
-            Keys are field names.  ``groups`` may be a list;
+            Keys are field names (any subset).  ``groups`` may be a list;
             ``antigen_density_thresholds`` a mapping ``{target: {disease: value}}``
             (disease ``"*"`` for any) or a list of ``[target, disease, value]``.
 
@@ -114,7 +115,7 @@ class FeatureConfig:
                 raise ConfigError(
                     f"unknown feature option {key!r}; expected one of {sorted(known)}"
                 )
-        kwargs = dict(d)
+        kwargs = {**_recipe_options(), **d}
         if "groups" in kwargs:
             kwargs["groups"] = tuple(kwargs["groups"])
         if "antigen_density_thresholds" in kwargs:
@@ -132,6 +133,19 @@ class FeatureConfig:
         out["groups"] = list(self.groups)
         out["antigen_density_thresholds"] = [list(t) for t in self.antigen_density_thresholds]
         return out
+
+
+@functools.cache
+def _recipe_options() -> dict[str, Any]:
+    """The ``features`` section of the shipped ``pipelines/train.yaml`` (as parsed)."""
+    text = resources.files(PACKAGED_RECIPES).joinpath(TRAIN_RECIPE).read_text(encoding="utf-8")
+    return dict(yaml.safe_load(text)["features"])
+
+
+@functools.cache
+def default_feature_config() -> FeatureConfig:
+    """The feature options of the shipped recipe."""
+    return FeatureConfig.from_dict({})
 
 
 def _thresholds_from(raw: Any) -> tuple[tuple[str, str, float], ...]:

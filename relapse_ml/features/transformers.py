@@ -18,12 +18,11 @@ from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from relapse_ml.errors import ConfigError
 from relapse_ml.features import antigen, clinical, exhaustion, persistence, tme
 from relapse_ml.features._panel import MEASUREMENTS_COLUMN, Panel
 from relapse_ml.features.catalogue import FeatureSpec
 from relapse_ml.features.config import (
-    DEFAULT_ANTIGEN_DENSITY_THRESHOLDS,
-    GROUPS,
     LLOQ_FACTORS,
     FeatureConfig,
 )
@@ -104,14 +103,18 @@ class _LandmarkTransformer(TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def _config_from(self, **overrides: Any) -> FeatureConfig:
+        # A parameter left at None takes the shipped recipe's value (the one
+        # place the defaults are written).
         params = {**self.get_params(deep=False), **overrides}
-        if "groups" in params:
-            params["groups"] = tuple(params["groups"])
-        if "antigen_density_thresholds" in params:
-            params["antigen_density_thresholds"] = tuple(
-                tuple(row) for row in params["antigen_density_thresholds"]
-            )
-        return FeatureConfig(**params)
+        given = {k: v for k, v in params.items() if v is not None}
+        if "antigen_density_thresholds" in given:
+            given["antigen_density_thresholds"] = [
+                tuple(row) for row in given["antigen_density_thresholds"]
+            ]
+        try:
+            return FeatureConfig.from_dict(given)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> _LandmarkTransformer:
         """Validate the parameters and the input columns; build the catalogue.
@@ -169,17 +172,18 @@ class PersistenceFeatures(_LandmarkTransformer):
 
     Parameters
     ----------
-    landmark_day : int, default 28
-    lloq_rule : {"half", "sqrt2"}, default "half"
-    b_cell_aplasia_threshold_per_ul : float, default 10.0
-        See :class:`FeatureConfig` for every option.
+    landmark_day : int, optional
+    lloq_rule : {"half", "sqrt2"}, optional
+    b_cell_aplasia_threshold_per_ul : float, optional
+        See :class:`FeatureConfig` for every option; ``None`` takes the shipped
+        recipe's value (``pipelines/train.yaml``).
     """
 
     def __init__(
         self,
-        landmark_day: int = 28,
-        lloq_rule: str = "half",
-        b_cell_aplasia_threshold_per_ul: float = 10.0,
+        landmark_day: int | None = None,
+        lloq_rule: str | None = None,
+        b_cell_aplasia_threshold_per_ul: float | None = None,
     ) -> None:
         self.landmark_day = landmark_day
         self.lloq_rule = lloq_rule
@@ -193,7 +197,10 @@ class ExhaustionFeatures(_LandmarkTransformer):
     """Product and in-vivo exhaustion markers at landmark day L (see :class:`FeatureConfig`)."""
 
     def __init__(
-        self, landmark_day: int = 28, lloq_rule: str = "half", peak_window_days: int = 3
+        self,
+        landmark_day: int | None = None,
+        lloq_rule: str | None = None,
+        peak_window_days: int | None = None,
     ) -> None:
         self.landmark_day = landmark_day
         self.lloq_rule = lloq_rule
@@ -208,12 +215,10 @@ class AntigenFeatures(_LandmarkTransformer):
 
     def __init__(
         self,
-        landmark_day: int = 28,
-        lloq_rule: str = "half",
-        antigen_negative_pos_pct_cutoff: float = 50.0,
-        antigen_density_thresholds: tuple[tuple[str, str, float], ...] = (
-            DEFAULT_ANTIGEN_DENSITY_THRESHOLDS
-        ),
+        landmark_day: int | None = None,
+        lloq_rule: str | None = None,
+        antigen_negative_pos_pct_cutoff: float | None = None,
+        antigen_density_thresholds: tuple[tuple[str, str, float], ...] | None = None,
     ) -> None:
         self.landmark_day = landmark_day
         self.lloq_rule = lloq_rule
@@ -227,7 +232,7 @@ class AntigenFeatures(_LandmarkTransformer):
 class TmeFeatures(_LandmarkTransformer):
     """Suppressive microenvironment at baseline and by landmark day L."""
 
-    def __init__(self, landmark_day: int = 28, lloq_rule: str = "half") -> None:
+    def __init__(self, landmark_day: int | None = None, lloq_rule: str | None = None) -> None:
         self.landmark_day = landmark_day
         self.lloq_rule = lloq_rule
 
@@ -238,7 +243,7 @@ class TmeFeatures(_LandmarkTransformer):
 class ClinicalFeatures(_LandmarkTransformer):
     """Clinical factors known by landmark day L and inflammation peaks by L."""
 
-    def __init__(self, landmark_day: int = 28, lloq_rule: str = "half") -> None:
+    def __init__(self, landmark_day: int | None = None, lloq_rule: str | None = None) -> None:
         self.landmark_day = landmark_day
         self.lloq_rule = lloq_rule
 
@@ -255,15 +260,13 @@ class LandmarkFeatures(_LandmarkTransformer):
 
     def __init__(
         self,
-        landmark_day: int = 28,
-        groups: tuple[str, ...] = GROUPS,
-        lloq_rule: str = "half",
-        b_cell_aplasia_threshold_per_ul: float = 10.0,
-        peak_window_days: int = 3,
-        antigen_negative_pos_pct_cutoff: float = 50.0,
-        antigen_density_thresholds: tuple[tuple[str, str, float], ...] = (
-            DEFAULT_ANTIGEN_DENSITY_THRESHOLDS
-        ),
+        landmark_day: int | None = None,
+        groups: tuple[str, ...] | None = None,
+        lloq_rule: str | None = None,
+        b_cell_aplasia_threshold_per_ul: float | None = None,
+        peak_window_days: int | None = None,
+        antigen_negative_pos_pct_cutoff: float | None = None,
+        antigen_density_thresholds: tuple[tuple[str, str, float], ...] | None = None,
     ) -> None:
         self.landmark_day = landmark_day
         self.groups = groups

@@ -11,6 +11,7 @@ import skops.io as sio
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from relapse_ml.config import load_train_config
 from relapse_ml.features import (
     AntigenFeatures,
     ClinicalFeatures,
@@ -20,6 +21,7 @@ from relapse_ml.features import (
     TmeFeatures,
     attach_measurements,
 )
+from relapse_ml.features.config import default_feature_config
 
 ESTIMATORS = [
     AntigenFeatures(),
@@ -110,3 +112,13 @@ def test_names_out_match_columns_and_catalogue(tiny, est):
     assert len(out) == len(X) and out.index.equals(X.index)
     assert "patient_id" not in out.columns
     assert not np.isinf(out.select_dtypes("number").to_numpy()).any()
+
+
+def test_parameters_left_at_none_take_the_shipped_recipe_values(tiny):
+    # One place for each default: pipelines/train.yaml, not the transformers' signatures.
+    X = attach_measurements(*tiny)
+    fitted = LandmarkFeatures().fit(X)
+    assert fitted.config_ == default_feature_config() == load_train_config().features
+    assert fitted.get_params()["landmark_day"] is None
+    assert LandmarkFeatures(landmark_day=14).fit(X).config_.landmark_day == 14
+    assert PersistenceFeatures().fit(X).config_.lloq_rule == default_feature_config().lloq_rule

@@ -91,7 +91,7 @@ def test_measurements_of_unknown_patients_are_ignored(tiny, make_measurements):
 @pytest.mark.parametrize("day", [7, 14, 28, 90])
 def test_landmarks_match_the_naive_reference(day):
     patients, measurements = synthetic_cohort(150, seed=day)
-    config = FeatureConfig(landmark_day=day)
+    config = FeatureConfig.from_dict({"landmark_day": day})
     fast = run(patients, measurements, landmark_day=day)
     slow = naive_features(patients, measurements, config)
     assert list(fast.columns) == list(slow.columns) == [s.name for s in feature_catalogue(config)]

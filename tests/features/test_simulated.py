@@ -32,7 +32,7 @@ def test_simulated_cohort_features_at_any_landmark(cohort, day):
     out = est.fit_transform(X)
     assert out.shape == (len(patients), len(est.feature_catalogue_))
     assert out["car_measured_by_landmark"].mean() > 0.5  # the simulator samples CAR kinetics
-    slow = naive_features(patients, measurements, FeatureConfig(landmark_day=day))
+    slow = naive_features(patients, measurements, FeatureConfig.from_dict({"landmark_day": day}))
     for col in out.columns:
         if out[col].dtype == np.float64:
             np.testing.assert_allclose(out[col], slow[col].astype(float), rtol=1e-9, err_msg=col)
