@@ -9,7 +9,7 @@ has checked every type in the file against the exact allowlist.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -91,9 +91,9 @@ class RelapseRiskModel:
     calibration_method: str
     risk_bands: RiskBands
     reference: TrainingReference
-    trained_at: str = ""
-    metrics: dict = field(default_factory=dict)
-    model_name: str = "car-t-relapse"
+    trained_at: str
+    metrics: dict[str, float]
+    model_name: str
 
     def model_input(self, patients: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:
         """Canonical typed tables -> the classifier's input (one row per patient)."""

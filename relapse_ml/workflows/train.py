@@ -20,11 +20,11 @@ from relapse_ml.errors import ContractError, Problem, UserError
 from relapse_ml.report.model_card import render_model_card
 from relapse_ml.training import TrainingResult, train_relapse_model
 from relapse_ml.training.config import TrainConfig
+from relapse_ml.training.steps import headline_metric
 from relapse_ml.validation import validate_folder
 
 log = logging.getLogger(__name__)
 
-HEADLINE_METRICS = ("auroc", "auprc", "brier", "calibration_slope", "calibration_intercept", "ici")
 RUNTIME_PACKAGES = (
     "scikit-learn",
     "pandas",
@@ -196,7 +196,7 @@ def _log(
         metrics={
             k: result.metrics[k]
             for k in result.metrics
-            if k.split("_ci_")[0] in HEADLINE_METRICS
+            if headline_metric(k)
             or k.startswith(("baseline_auroc", "oracle_auroc", "auroc_oracle"))
         },
         n_excluded_patients=n_excluded,

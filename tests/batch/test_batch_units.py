@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from relapse_ml.artifact.reference import TrainingReference
 from relapse_ml.batch.drift import DriftCounts, drift_report, psi
 from relapse_ml.batch.reading import iter_batches
 from relapse_ml.batch.routing import ORPHAN, build_patient_index
@@ -20,11 +21,13 @@ def test_psi_by_hand():
 
 
 def test_drift_counts_and_report():
-    reference = {
-        "psi_edges": {"x": np.array([1.0])},
-        "psi_shares": {"x": np.array([0.5, 0.5, 0.0])},
-        "categories": {"disease": ["B-ALL", "LBCL"]},
-    }
+    reference = TrainingReference(
+        numeric={},
+        median_by_disease={},
+        psi_edges={"x": np.array([1.0])},
+        psi_shares={"x": np.array([0.5, 0.5, 0.0])},
+        categories={"disease": ["B-ALL", "LBCL"]},
+    )
     counts = DriftCounts()
     chunk = pd.DataFrame({"x": [0.0, 2.0, 3.0], "disease": ["B-ALL", "MM", None]})
     counts.update(chunk, np.array([True, False, False]), reference)
