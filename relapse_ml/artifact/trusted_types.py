@@ -209,7 +209,7 @@ def archive_types(schema: dict[str, Any]) -> tuple[set[str], set[str]]:
 
 
 # relapse-ml classes genuine models of earlier versions held and this one no
-# longer has: 0.2.0's calibration wrapper, replaced by CalibratedClassifierCV.
+# longer has: 0.1.0's calibration wrapper, replaced by CalibratedClassifierCV.
 RETIRED_TYPES = frozenset({"relapse_ml.modeling.calibration.CalibratedRiskClassifier"})
 
 

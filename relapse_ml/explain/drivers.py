@@ -8,7 +8,7 @@ A driver reads, for example::
 "low"/"high"/"typical" compare the value with the training patients of the same
 disease: below the disease's 25th percentile is low, above its 75th high (when
 the model's reference holds the quartiles, see
-:func:`relapse_ml.explain.ood.extend_reference`); otherwise, with only medians
+``TrainingReference.quartiles_by_disease``); otherwise, with only medians
 in the reference, a value is low or high when it lies more than 10% of the
 training 1st-99th percentile span from the disease median or, for a positive
 median, below half or above twice it. The model keeps no median of fewer than

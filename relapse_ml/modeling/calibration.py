@@ -26,7 +26,7 @@ exactly as ``predict_proba`` computes it (:func:`calibrate`).
 
 Why scikit-learn's class (measured, issue 10)
 ----------------------------------------------
-relapse-ml 0.2.0 re-implemented ``ensemble=False`` in a class of its own (an
+relapse-ml 0.1.0 re-implemented ``ensemble=False`` in a class of its own (an
 unpenalised logistic regression on the margin, ``logit(clip(p, 1e-4))`` for the
 forest). Measured with ``tests.helpers.quick_train_config`` for every family and
 method on the simulated cohort (800 patients, seed 11; also 2,000 patients, seed 3,
