@@ -116,74 +116,13 @@ def _log(
     tracking_uri: str,
     n_excluded: int,
 ) -> TrainSummary:
+    """One MLflow run: its contents, then the model, registered and promoted by the policy."""
     from relapse_ml import tracking
-    from relapse_ml.serving.rest import score_request
 
-    card = render_model_card(
-        name=config.registered_name,
-        params=result.params,
-        metrics=result.metrics,
-        catalogue=result.tables["feature_catalogue.csv"],
-        subgroups=result.tables["subgroup_metrics.csv"],
-        warnings=result.warnings,
-        family_table=result.selection.family_table(),
-    )
-    with tracking.training_run(
-        tracking_uri, config.experiment, run_name=f"train-{result.params['chosen_family']}"
-    ) as run:
-        run.params({**result.params, "data.n_excluded_patients": str(n_excluded)})
-        run.metrics(result.metrics)
-        run.tags(
-            {
-                "relapse_ml.task": f"relapse by day {config.task.horizon_days} at landmark {config.landmark_day}",
-                "relapse_ml.schema_version": str(result.model.schema_version),
-            }
-        )
-        run.dataset(
-            data_patients,
-            name="patients",
-            source=str(Path(data_folder).resolve()),
-            context="training",
-        )
-        for name, figure in result.figures.items():
-            run.figure(figure, name)
-        for name, table in result.tables.items():
-            run.table(table, name)
-        run.text(card, "model_card.md")
-        if result.warnings:
-            run.text("\n".join(result.warnings) + "\n", "warnings.txt")
-        with tempfile.TemporaryDirectory(prefix="relapse-ml-") as tmp:
-            artifact = save_model(result.model, Path(tmp) / tracking.ARTIFACT_FILE)
-            example = synthetic_request(config.seed)
-            output = score_request(result.model, example)
-            # The pyfunc echoes its registry version (REST answers carry it); numbers
-            # are sequential, so the version this registration will get is known.
-            client = tracking.client_for(tracking_uri)
-            expected_version = tracking.next_model_version(client, config.registered_name)
-            logged = run.model(
-                artifact,
-                input_example=example,
-                output_example=output,
-                pip_requirements=pip_requirements(),
-                model_config={"model_version": expected_version},
-            )
-        decision = tracking.register_and_promote(
-            client,
-            logged.model_uri,
-            config.registered_name,
-            metric=config.promotion.metric,
-            new_value=result.metrics[config.promotion.metric],
-            margin=config.promotion.margin,
-            higher_is_better=config.promotion.higher_is_better,
-            run_id=run.run_id,
-            skops_sha256=logged.skops_sha256,
-        )
-        run.params(decision.to_params())
-        if decision.version != expected_version:
-            result.warnings.append(
-                f"registered as version {decision.version} while the model expected "
-                f"{expected_version} (a concurrent registration?): REST answers report {expected_version}"
-            )
+    run_name = f"train-{result.params['chosen_family']}"
+    with tracking.training_run(tracking_uri, config.experiment, run_name=run_name) as run:
+        _log_run_contents(run, result, data_patients, data_folder, config, n_excluded)
+        logged, decision = _log_and_register_model(run, result, config, tracking_uri)
     return TrainSummary(
         run_id=run.run_id,
         experiment_id=run.experiment_id,
@@ -202,6 +141,76 @@ def _log(
         n_excluded_patients=n_excluded,
         warnings=tuple(result.warnings),
     )
+
+
+def _log_run_contents(run, result, data_patients, data_folder, config, n_excluded) -> None:
+    """Parameters, metrics, tags, the dataset (by digest), figures, tables, model card."""
+    run.params({**result.params, "data.n_excluded_patients": str(n_excluded)})
+    run.metrics(result.metrics)
+    run.tags(
+        {
+            "relapse_ml.task": f"relapse by day {config.task.horizon_days} at landmark {config.landmark_day}",
+            "relapse_ml.schema_version": str(result.model.schema_version),
+        }
+    )
+    source = str(Path(data_folder).resolve())
+    run.dataset(data_patients, name="patients", source=source, context="training")
+    for name, figure in result.figures.items():
+        run.figure(figure, name)
+    for name, table in result.tables.items():
+        run.table(table, name)
+    card = render_model_card(
+        name=config.registered_name,
+        params=result.params,
+        metrics=result.metrics,
+        catalogue=result.tables["feature_catalogue.csv"],
+        subgroups=result.tables["subgroup_metrics.csv"],
+        warnings=result.warnings,
+        family_table=result.selection.family_table(),
+    )
+    run.text(card, "model_card.md")
+    if result.warnings:
+        run.text("\n".join(result.warnings) + "\n", "warnings.txt")
+
+
+def _log_and_register_model(run, result: TrainingResult, config: TrainConfig, tracking_uri: str):
+    """Log the skops artifact as a pyfunc and register it; return ``(logged, decision)``."""
+    from relapse_ml import tracking
+    from relapse_ml.serving.rest import score_request
+
+    with tempfile.TemporaryDirectory(prefix="relapse-ml-") as tmp:
+        artifact = save_model(result.model, Path(tmp) / tracking.ARTIFACT_FILE)
+        example = synthetic_request(config.seed)
+        output = score_request(result.model, example)
+        # The pyfunc echoes its registry version (REST answers carry it); numbers
+        # are sequential, so the version this registration will get is known.
+        client = tracking.client_for(tracking_uri)
+        expected_version = tracking.next_model_version(client, config.registered_name)
+        logged = run.model(
+            artifact,
+            input_example=example,
+            output_example=output,
+            pip_requirements=pip_requirements(),
+            model_config={"model_version": expected_version},
+        )
+    decision = tracking.register_and_promote(
+        client,
+        logged.model_uri,
+        config.registered_name,
+        metric=config.promotion.metric,
+        new_value=result.metrics[config.promotion.metric],
+        margin=config.promotion.margin,
+        higher_is_better=config.promotion.higher_is_better,
+        run_id=run.run_id,
+        skops_sha256=logged.skops_sha256,
+    )
+    run.params(decision.to_params())
+    if decision.version != expected_version:
+        result.warnings.append(
+            f"registered as version {decision.version} while the model expected "
+            f"{expected_version} (a concurrent registration?): REST answers report {expected_version}"
+        )
+    return logged, decision
 
 
 def run_train(data_folder: Path, config: TrainConfig) -> TrainSummary:

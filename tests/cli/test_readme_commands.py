@@ -159,7 +159,9 @@ def test_readme_commands_write_what_they_promise(readme_run):
     assert len(pd.read_csv(cohort / "patients.csv")) == int(N_PATIENTS)
     assert "no problems found" in _only(results, "validate")[0].stdout
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'mlflow.db'}")
+    # Both URIs explicit: another test may have left mlflow's global registry URI set.
+    store = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
     # `train` registered version 1; the demo, run last, registers the next one.
     versions = client.search_model_versions("name='car-t-relapse'")
     assert sorted(int(v.version) for v in versions) == [1, 2]
