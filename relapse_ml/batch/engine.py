@@ -66,7 +66,9 @@ def _system_arrow_pool() -> Iterator[None]:
 
     The environment variable only works before pyarrow loads; this is its
     run-time equivalent for the calling process, which reads and writes every
-    chunk (with mimalloc it grew by ~70 MB from 200,000 to 2,000,000 patients).
+    chunk. With it, :func:`release_memory` gives freed pages back: reading a
+    2,000,000-row patients file a row group at a time stayed at 84-90 MB, and
+    grew from 91 to 115 MB with Arrow's default (mimalloc) pool.
     """
     previous = pa.default_memory_pool()
     pa.set_memory_pool(pa.system_memory_pool())

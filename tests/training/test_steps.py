@@ -1,0 +1,80 @@
+"""The named training steps: the task's split, the held-out evaluation, the artifact, the parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from relapse_ml.evaluation import METRIC_NAMES, metrics_with_ci
+from relapse_ml.training.steps import (
+    evaluate_on_test,
+    headline_metric,
+    run_parameters,
+    task_data,
+)
+from tests.helpers import quick_train_config
+
+
+@pytest.fixture(scope="module")
+def data(simulated_data):
+    tables = simulated_data
+    return task_data(tables.patients, tables.measurements, tables.outcomes, quick_train_config())
+
+
+def test_task_data_splits_the_patients_at_risk_once(data):
+    train, test = set(data.train.tolist()), set(data.test.tolist())
+    assert train.isdisjoint(test)
+    assert train | test == set(range(len(data.patients)))
+    assert len(data.model_input) == len(data.patients) == len(data.label) == len(data.weight)
+    assert list(data.patients["patient_id"].astype(str)) == list(data.task.patient_ids)
+
+
+def test_held_out_metrics_are_the_champion_on_the_test_split(data, training_result):
+    result = training_result()
+    x_test = data.rows(data.test)
+    risk = result.model.classifier.predict_proba(x_test)[:, 1]
+    np.testing.assert_allclose(risk, result.test_risk)
+    config = quick_train_config()
+    direct = metrics_with_ci(
+        data.label[data.test], risk, data.weight[data.test], seed=config.seed,
+        n_boot=config.evaluation.n_bootstrap,
+    )  # fmt: skip
+    for name in METRIC_NAMES:
+        assert result.metrics[name] == pytest.approx(direct[name])
+    assert result.metrics["auroc_gain_over_baseline"] == pytest.approx(
+        result.metrics["auroc"] - result.metrics["baseline_auroc"]
+    )
+
+
+def test_the_artifact_carries_exactly_the_headline_metrics(training_result):
+    result = training_result()
+    stored = result.model.metrics
+    assert stored and all(headline_metric(k) for k in stored)
+    assert {k for k in result.metrics if headline_metric(k)} == set(stored)
+    assert not any(k.startswith("baseline_") for k in stored)
+    assert headline_metric("auroc_ci_low") and not headline_metric("baseline_auroc")
+
+
+def test_run_parameters_hold_the_recipe_task_and_split(data, training_result):
+    result = training_result()
+    config = quick_train_config()
+    params = run_parameters(data, result.selection, config, schema_version=1)
+    assert params["split.n_train"] == str(len(data.train))
+    assert params["split.n_test"] == str(len(data.test))
+    assert params["selection.families"] == str(config.selection.families)
+    assert params["task.censoring_rule"] == config.task.censoring
+    assert all(isinstance(v, str) for v in params.values())
+
+
+def test_evaluation_adds_the_oracle_only_with_truth(data, training_result, simulated_cohort):
+    result = training_result()
+    config = quick_train_config()
+    without = evaluate_on_test(data, result.selection, config)
+    assert "oracle_auroc" not in without.metrics
+    truth = pd.read_csv(simulated_cohort / "truth.csv")
+    with_truth = evaluate_on_test(data, result.selection, config, truth)
+    assert 0.5 < with_truth.metrics["oracle_auroc"] <= 1
+    assert with_truth.metrics["auroc_oracle_ratio"] == pytest.approx(
+        with_truth.metrics["auroc"] / with_truth.metrics["oracle_auroc"]
+    )
