@@ -79,7 +79,8 @@ class PredictConfig:
             raise UserError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         if not 0 <= self.top_k <= 20:
             raise UserError(f"top_k must be between 0 and 20, not {self.top_k}")
-        if self.chunk_size < 1 or self.workers < 1:
-            raise UserError("chunk_size and workers must be at least 1")
+        for name in ("chunk_size", "workers"):
+            if getattr(self, name) < 1:
+                raise UserError(f"{name} must be at least 1, not {getattr(self, name)}")
         if not 0 <= self.max_internal_error_share <= 1:
             raise UserError("the share of internal errors allowed must be between 0 and 1")
