@@ -152,12 +152,21 @@ def explain(
         Path | None, typer.Option("--json", help="Also write the report content as JSON.")
     ] = None,
     top_k: Annotated[int, typer.Option(min=1, max=20, help="Drivers listed per patient.")] = 5,
+    landmark: Annotated[
+        int | None,
+        typer.Option(
+            help="Landmark day L: the patient is alive and relapse-free at L, data known by L "
+            "(default: the model's first landmark, 28)."
+        ),
+    ] = None,
 ) -> None:
     """Write a clinician report explaining each patient's risk by mechanism."""
     from relapse_ml.config import default_model_uri
     from relapse_ml.workflows.explain import run_explain
 
-    run_explain(data, model or default_model_uri(), patient, out, json_out, top_k=top_k)
+    run_explain(
+        data, model or default_model_uri(), patient, out, json_out, top_k=top_k, landmark=landmark
+    )
     typer.echo(
         f"report for {len(patient)} patient(s): {out}"
         + (f" (JSON: {json_out})" if json_out else "")
@@ -200,6 +209,13 @@ def predict(
             "cannot be scored because of internal errors."
         ),
     ] = _PREDICT.max_internal_error_share,
+    landmark: Annotated[
+        int | None,
+        typer.Option(
+            help="Landmark day L: patients alive and relapse-free at L, data known by L "
+            "(default: the model's first landmark, 28)."
+        ),
+    ] = None,
 ) -> None:
     """Score a folder of patients with explanations; every patient is scored or rejected with a reason."""
     from relapse_ml.config import default_model_uri
@@ -217,6 +233,7 @@ def predict(
         json_summary=json_summary,
         progress=progress,
         max_internal_error_share=max_internal_error_share,
+        landmark=landmark,
     )
     run_predict(job, echo=typer.echo)
 

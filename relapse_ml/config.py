@@ -31,6 +31,10 @@ from relapse_ml.training.config import TrainConfig
 PACKAGED_RECIPES = "relapse_ml.pipelines"
 TRAIN_RECIPE = "train.yaml"
 CHAMPION_ALIAS = "champion"
+# Keys of earlier recipes, and what replaced them (named in the error).
+_RENAMED_KEYS = {
+    "features.landmark_day": "'task.landmarks_days' (a list of landmark days, e.g. [28, 90, 180])"
+}
 
 
 def _read_yaml(text: str, where: str) -> dict[str, Any]:
@@ -66,6 +70,8 @@ def _merge(base: Mapping[str, Any], update: Mapping[str, Any], where: str, path:
     out = dict(base)
     for key, value in update.items():
         name = f"{path}{key}"
+        if name in _RENAMED_KEYS:
+            raise ConfigError(f"{where}: {name!r} was replaced by {_RENAMED_KEYS[name]}")
         if key not in base:
             known = ", ".join(sorted(base))
             raise ConfigError(f"{where}: unknown key {name!r}; known here: {known}")
@@ -101,6 +107,8 @@ def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
         kind, value = _field_type(cls, name), values[name]
         if dataclasses.is_dataclass(kind):
             kwargs[name] = _build(kind, value, f"{where}.{name}")
+        elif typing.get_origin(kind) is tuple and isinstance(value, Mapping):
+            kwargs[name] = dict(value)  # a keyed table (risk bands by landmark): the type converts
         elif typing.get_origin(kind) is tuple:
             if not isinstance(value, list | tuple):
                 raise ConfigError(f"{where}.{name}: expected a list, found {value!r}")

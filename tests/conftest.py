@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from relapse_ml.artifact import RelapseRiskModel, save_model
+from relapse_ml.artifact import LandmarkModels, RelapseRiskModel, save_model
 from relapse_ml.training import TrainingResult, train_relapse_model
 from relapse_ml.training.config import TrainConfig
 from relapse_ml.validation import ValidatedData, validate_folder
@@ -67,20 +67,37 @@ def training_result(
 
 
 @pytest.fixture(scope="session")
-def trained_model(
+def landmark_models(
     training_result: Callable[..., TrainingResult],
-) -> Callable[..., RelapseRiskModel]:
-    """``trained_model(family="logistic", calibration="sigmoid")`` -> RelapseRiskModel (cached)."""
+) -> Callable[..., LandmarkModels]:
+    """``landmark_models(family=..., calibration=...)`` -> the whole artifact (every landmark)."""
 
-    def get(family: str = "logistic", calibration: str = "sigmoid") -> RelapseRiskModel:
+    def get(family: str = "logistic", calibration: str = "sigmoid") -> LandmarkModels:
         return training_result(family, calibration).model
 
     return get
 
 
 @pytest.fixture(scope="session")
+def trained_model(
+    landmark_models: Callable[..., LandmarkModels],
+) -> Callable[..., RelapseRiskModel]:
+    """``trained_model(family=..., calibration=..., landmark=None)`` -> one landmark's model.
+
+    The first landmark's (day 28) unless ``landmark`` names another trained one.
+    """
+
+    def get(
+        family: str = "logistic", calibration: str = "sigmoid", landmark: int | None = None
+    ) -> RelapseRiskModel:
+        return landmark_models(family, calibration).at(landmark)
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def model_file(
-    trained_model: Callable[..., RelapseRiskModel], tmp_path_factory: pytest.TempPathFactory
+    landmark_models: Callable[..., LandmarkModels], tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[..., Path]:
     """``model_file(family="logistic", calibration="sigmoid")`` -> the model saved once as .skops."""
     folder = tmp_path_factory.mktemp("models")
@@ -89,7 +106,7 @@ def model_file(
     def get(family: str = "logistic", calibration: str = "sigmoid") -> Path:
         key = (family, calibration)
         if key not in cache:
-            model = trained_model(family, calibration)
+            model = landmark_models(family, calibration)
             cache[key] = save_model(model, folder / f"{family}-{calibration}.skops")
         return cache[key]
 

@@ -163,3 +163,82 @@ def stop_process(process: subprocess.Popen, timeout_s: float = 30.0) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=timeout_s)
+
+
+def text_outside_canvas(figure, tolerance_px: float = 1.0) -> list[str]:
+    """Describe every drawn text of ``figure`` whose window extent leaves the canvas.
+
+    The figure is drawn as :func:`mlflow.log_figure` saves it (Agg, the figure's own
+    size and dpi, no tight bounding box), so what is checked is what gets logged. Texts
+    checked: figure texts and suptitle, each axes' titles, axis labels, tick labels of
+    the ticks in view, legend texts and texts added to the axes. Empty or invisible
+    texts are skipped.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        The figure to check (its layout engine runs during the draw).
+    tolerance_px : float, default 1.0
+        Pixels a text may overhang (antialiasing of the glyph edges).
+
+    Returns
+    -------
+    list of str
+        ``"<kind> '<text>': extent [x0, y0, x1, y1] outside canvas [w, h]"``; empty when
+        everything fits.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    width, height = figure.bbox.width, figure.bbox.height
+    texts = [("figure text", t) for t in figure.texts]
+    for legend in figure.legends:
+        texts += [("legend", t) for t in legend.get_texts()]
+    for ax in figure.axes:
+        if not ax.get_visible():
+            continue
+        # the three titles (centre, left, right) and added texts are the axes' Text children
+        texts += [("title or text", t) for t in ax.get_children() if isinstance(t, Text)]
+        texts += [("axis label", ax.xaxis.label), ("axis label", ax.yaxis.label)]
+        legend = ax.get_legend()
+        if legend is not None:
+            texts += [("legend", t) for t in legend.get_texts()]
+            texts.append(("legend title", legend.get_title()))
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for locs, ticks in (
+                (axis.get_majorticklocs(), axis.get_major_ticks()),
+                (axis.get_minorticklocs(), axis.get_minor_ticks()),
+            ):
+                for loc, tick in zip(locs, ticks, strict=False):
+                    if low <= loc <= high:  # ticks outside the view are not drawn
+                        texts += [("tick label", tick.label1), ("tick label", tick.label2)]
+    problems = []
+    for kind, text in texts:
+        if not text.get_visible() or not text.get_text().strip():
+            continue
+        box = text.get_window_extent(renderer)
+        if (
+            box.x0 < -tolerance_px
+            or box.y0 < -tolerance_px
+            or box.x1 > width + tolerance_px
+            or box.y1 > height + tolerance_px
+        ):
+            problems.append(
+                f"{kind} {text.get_text()!r}: extent "
+                f"[{box.x0:.0f}, {box.y0:.0f}, {box.x1:.0f}, {box.y1:.0f}] "
+                f"outside canvas [{width:.0f}, {height:.0f}]"
+            )
+    return problems
+
+
+def assert_fits_canvas(figure, tolerance_px: float = 1.0) -> None:
+    """Assert that every drawn text of ``figure`` lies inside its canvas.
+
+    See :func:`text_outside_canvas` for what is checked.
+    """
+    problems = text_outside_canvas(figure, tolerance_px)
+    assert not problems, "figure text outside its canvas:\n" + "\n".join(problems)

@@ -6,6 +6,8 @@ risk and explanation; loading checks every type in it against an allowlist
 """
 
 from relapse_ml.artifact.model import (
+    LandmarkModels,
+    LandmarkNotTrainedError,
     RelapseRiskModel,
     RiskBands,
     ServedModel,
@@ -17,6 +19,8 @@ from relapse_ml.artifact.model import (
 )
 
 __all__ = [
+    "LandmarkModels",
+    "LandmarkNotTrainedError",
     "RelapseRiskModel",
     "RiskBands",
     "ServedModel",

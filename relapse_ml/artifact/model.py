@@ -9,6 +9,7 @@ has checked every type in the file against the exact allowlist.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,28 +18,44 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 
 from relapse_ml.artifact.reference import TrainingReference
-from relapse_ml.errors import ModelFileError, UntrustedModelError
+from relapse_ml.errors import ConfigError, ModelFileError, UntrustedModelError
 from relapse_ml.features import FeatureSpec, attach_measurements
 from relapse_ml.modeling import fitted_pipeline
+from relapse_ml.modeling.incidence import IncidenceCurve
 
 
 @dataclass
 class RiskBands:
-    """Risk bands shown to clinicians (probability thresholds, labels, rationale)."""
+    """Risk bands shown to clinicians (probability thresholds, labels, rationale).
+
+    ``by_landmark`` sets other thresholds at some landmark days (the same labels):
+    a recipe's ``{90: [0.15, 0.4]}``, kept as ``((90, (0.15, 0.4)),)``; see
+    :meth:`for_landmark`.
+    """
 
     thresholds: tuple[float, ...]
     labels: tuple[str, ...]
     rationale: str
+    by_landmark: tuple[tuple[int, tuple[float, ...]], ...] = ()
 
     def __post_init__(self) -> None:
-        if len(self.labels) != len(self.thresholds) + 1 or list(self.thresholds) != sorted(
-            self.thresholds
-        ):
-            raise ValueError(
-                "risk bands need increasing thresholds and one more label than thresholds"
+        if isinstance(self.by_landmark, Mapping):
+            self.by_landmark = tuple(
+                (int(day), tuple(float(t) for t in values))
+                for day, values in sorted(self.by_landmark.items())
             )
-        if not all(0 < t < 1 for t in self.thresholds):
-            raise ValueError("risk band thresholds must lie strictly between 0 and 1")
+        for thresholds in (self.thresholds, *(t for _, t in self.by_landmark)):
+            if len(self.labels) != len(thresholds) + 1 or list(thresholds) != sorted(thresholds):
+                raise ValueError(
+                    "risk bands need increasing thresholds and one more label than thresholds"
+                )
+            if not all(0 < t < 1 for t in thresholds):
+                raise ValueError("risk band thresholds must lie strictly between 0 and 1")
+
+    def for_landmark(self, landmark_day: int) -> RiskBands:
+        """The bands at ``landmark_day``: its own thresholds if the recipe sets them."""
+        thresholds = dict(self.by_landmark).get(int(landmark_day), self.thresholds)
+        return RiskBands(tuple(thresholds), tuple(self.labels), self.rationale)
 
     def assign(self, risk: np.ndarray) -> np.ndarray:
         """Return the band label of each risk (a risk equal to a threshold takes the higher band)."""
@@ -60,7 +77,7 @@ class RelapseRiskModel:
     catalogue : tuple of FeatureSpec
         What each feature is (group, unit, plain-language label, sources).
     landmark_day, horizon_days : int
-        The prediction task.
+        The prediction task: the landmark and the primary horizon.
     schema_version : int
         Data-contract version the model was trained on.
     package_version : str
@@ -79,6 +96,11 @@ class RelapseRiskModel:
         Headline test metrics, for reports.
     model_name : str
         Registered model name.
+    horizons_days : tuple of int
+        Every configured horizon (the curve's output columns, the same at every landmark).
+    curve : IncidenceCurve or None
+        Cumulative incidences of relapse and non-relapse death over ``horizons_days``,
+        anchored at the risk; None for a model trained before contract version 2.
     """
 
     classifier: CalibratedClassifierCV
@@ -94,6 +116,8 @@ class RelapseRiskModel:
     trained_at: str
     metrics: dict[str, float]
     model_name: str
+    horizons_days: tuple[int, ...] = ()
+    curve: IncidenceCurve | None = None
 
     def model_input(self, patients: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:
         """Canonical typed tables -> the classifier's input (one row per patient)."""
@@ -109,8 +133,97 @@ class RelapseRiskModel:
         """Calibrated probability of relapse by the horizon, one per patient."""
         return self.classifier.predict_proba(model_input)[:, 1]
 
+    def incidences(self, features: pd.DataFrame, risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cumulative incidences of relapse and non-relapse death by each of ``horizons_days``.
 
-def save_model(model: RelapseRiskModel, path: Path) -> Path:
+        Returns two arrays of shape (n_patients, n_horizons); NaN where a horizon is not
+        after the landmark, where deaths were unknown in training, or, for a model
+        without a curve, everywhere.
+        """
+        if self.curve is None:
+            empty = np.full((len(features), len(self.horizons_days)), np.nan)
+            return empty, empty.copy()
+        return self.curve.incidences(features, risk)
+
+
+class LandmarkNotTrainedError(ConfigError):
+    """A landmark day the model has no model for (exit 2, naming the trained ones)."""
+
+
+@dataclass
+class LandmarkModels:
+    """The registered artifact: one :class:`RelapseRiskModel` per landmark day.
+
+    Attributes
+    ----------
+    models : tuple of RelapseRiskModel
+        By increasing landmark day; the first is what scoring uses by default.
+    """
+
+    models: tuple[RelapseRiskModel, ...]
+
+    def __post_init__(self) -> None:
+        days = [m.landmark_day for m in self.models]
+        if not days or days != sorted(set(days)):
+            raise ValueError(f"landmark models must have increasing landmark days, not {days}")
+
+    @property
+    def landmarks_days(self) -> tuple[int, ...]:
+        """The trained landmark days, increasing."""
+        return tuple(m.landmark_day for m in self.models)
+
+    @property
+    def primary(self) -> RelapseRiskModel:
+        """The model at the first landmark: the default, and the one promotion compares."""
+        return self.models[0]
+
+    def at(self, landmark_day: int | None = None) -> RelapseRiskModel:
+        """The model for patients alive and relapse-free at ``landmark_day`` (None: the first).
+
+        Raises
+        ------
+        LandmarkNotTrainedError
+            No model was trained for that landmark.
+        """
+        if landmark_day is None:
+            return self.primary
+        for model in self.models:
+            if model.landmark_day == landmark_day:
+                return model
+        trained = ", ".join(str(d) for d in self.landmarks_days)
+        raise LandmarkNotTrainedError(
+            f"no model for landmark day {landmark_day}: this model was trained for landmark "
+            f"day(s) {trained}"
+        )
+
+    def up_to(self, landmark_day: int) -> tuple[RelapseRiskModel, ...]:
+        """The models at every trained landmark up to ``landmark_day`` (for a trajectory)."""
+        return tuple(m for m in self.models if m.landmark_day <= landmark_day)
+
+    def __getattr__(self, name: str) -> object:
+        # What identifies the whole artifact (name, versions, horizons, headline
+        # metrics) is the first landmark's; anything else must name a landmark.
+        if name in _SHARED_FIELDS:
+            return getattr(self.primary, name)
+        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
+
+
+_SHARED_FIELDS = frozenset(
+    {
+        "model_name",
+        "schema_version",
+        "package_version",
+        "trained_at",
+        "metrics",
+        "horizon_days",
+        "horizons_days",
+        "family",
+        "calibration_method",
+    }
+)
+
+
+def save_model(model: LandmarkModels, path: Path) -> Path:
     """Save ``model`` with skops (pickle-free) and return ``path``."""
     import skops.io as sio
 
@@ -127,7 +240,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_model(path: Path, *, expected_sha256: str | None = None) -> RelapseRiskModel:
+def load_model(path: Path, *, expected_sha256: str | None = None) -> LandmarkModels:
     """Load a model saved by :func:`save_model` after checking every type it holds.
 
     Parameters
@@ -144,7 +257,8 @@ def load_model(path: Path, *, expected_sha256: str | None = None) -> RelapseRisk
         or its checksum differs from ``expected_sha256``.
     ModelFileError
         The file is missing, not a skops archive, or holds something other
-        than a :class:`RelapseRiskModel`.
+        than a :class:`LandmarkModels` (or a single-landmark :class:`RelapseRiskModel`
+        of relapse-ml 0.2, which is wrapped as one).
     """
     import skops.io as sio
 
@@ -179,7 +293,9 @@ def load_model(path: Path, *, expected_sha256: str | None = None) -> RelapseRisk
         raise ModelFileError(
             f"{path}: not a loadable relapse-ml model ({type(exc).__name__}: {exc})".splitlines()[0]
         ) from None
-    if not isinstance(model, RelapseRiskModel):
+    if isinstance(model, RelapseRiskModel):
+        model = _single_landmark(model)
+    if not isinstance(model, LandmarkModels):
         raise ModelFileError(
             f"{path} holds a {type(model).__module__}.{type(model).__name__}, not a relapse-ml model"
         )
@@ -190,11 +306,25 @@ def load_model(path: Path, *, expected_sha256: str | None = None) -> RelapseRisk
     return model
 
 
+def _single_landmark(model: RelapseRiskModel) -> LandmarkModels:
+    """A model file from before contract version 2 (relapse-ml 0.2): one landmark, no curve.
+
+    It keeps scoring at its landmark (its ``schema_version`` stays 1); its curve and
+    death columns are empty, under the current contract's default horizons.
+    """
+    from relapse_ml.schema import load_contract
+
+    state = vars(model)
+    state.setdefault("curve", None)
+    state.setdefault("horizons_days", tuple(load_contract().default_horizons_days))
+    return LandmarkModels((model,))
+
+
 @dataclass(frozen=True)
 class ServedModel:
     """A loaded model and what it is called in the registry (empty version for a file)."""
 
-    model: RelapseRiskModel
+    model: LandmarkModels
     name: str
     version: str
     uri: str

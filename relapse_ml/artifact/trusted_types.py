@@ -91,11 +91,12 @@ def trusted_types() -> frozenset[str]:
     from sklearn.tree import DecisionTreeClassifier
     from sklearn.tree._tree import Tree
 
-    from relapse_ml.artifact import RelapseRiskModel, RiskBands
+    from relapse_ml.artifact import LandmarkModels, RelapseRiskModel, RiskBands
     from relapse_ml.artifact.reference import TrainingReference
     from relapse_ml.features.catalogue import FeatureSpec
     from relapse_ml.features.config import FeatureConfig
     from relapse_ml.features.transformers import LandmarkFeatures
+    from relapse_ml.modeling.incidence import ConditionalFactor, IncidenceCurve
 
     classes = (
         # containers and the JSON leaves skops writes for text and numbers
@@ -136,7 +137,10 @@ def trusted_types() -> frozenset[str]:
         _SigmoidCalibration,
         StratifiedKFold,
         # relapse-ml's own classes
+        LandmarkModels,
         RelapseRiskModel,
+        IncidenceCurve,
+        ConditionalFactor,
         RiskBands,
         TrainingReference,
         LandmarkFeatures,

@@ -49,6 +49,10 @@ class PredictConfig:
     max_internal_error_share : float
         Patients whose scoring fails (rejected with reason ``internal error: ...``)
         are tolerated up to this share of the input; above it the run fails.
+    landmark : int, optional
+        Landmark day L: patients are assumed alive and relapse-free at L and only data
+        known by L is used; default the model's first landmark. A landmark the model
+        was not trained for is an error naming the trained ones (exit code 2).
 
     Raises
     ------
@@ -67,6 +71,7 @@ class PredictConfig:
     json_summary: bool = False
     progress: bool = True
     max_internal_error_share: float = 0.01
+    landmark: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -82,5 +87,7 @@ class PredictConfig:
         for name in ("chunk_size", "workers"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.landmark is not None and self.landmark < 0:
+            raise UserError(f"landmark must be a day >= 0, not {self.landmark}")
         if not 0 <= self.max_internal_error_share <= 1:
             raise UserError("the share of internal errors allowed must be between 0 and 1")

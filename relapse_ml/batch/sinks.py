@@ -6,6 +6,7 @@ so the file appears at its real name only after the last chunk is written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -21,15 +22,15 @@ def check_table_path(path: Path) -> None:
         raise ValueError(f"{path}: expected a .csv or .parquet file name")
 
 
-def empty_scores(top_k: int) -> pd.DataFrame:
+def empty_scores(top_k: int, horizons_days: Sequence[int]) -> pd.DataFrame:
     """A scores table without rows: every column of :func:`score_columns`, with its type."""
     from relapse_ml.serving.scoring import score_columns
 
     floats = {"risk", "baseline_risk"}
     ints = {"landmark_day", "horizon_days", "schema_version"}
     columns = {}
-    for name in score_columns(top_k):
-        if name in floats or name.startswith("contrib_"):
+    for name in score_columns(top_k, horizons_days):
+        if name in floats or name.startswith(("contrib_", "risk_by_day_", "death_without_")):
             columns[name] = pd.Series([], dtype="float64")
         elif name in ints:
             columns[name] = pd.Series([], dtype="int64")

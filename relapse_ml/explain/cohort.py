@@ -68,16 +68,27 @@ def group_importance(explanation: Explanation) -> pd.DataFrame:
 
 
 def importance_figure(importance: pd.DataFrame, *, top_n: int = 15, title: str = "") -> Figure:
-    """Horizontal bar chart of mean |contribution| (percentage points)."""
-    top = importance.head(top_n).iloc[::-1]
+    """Horizontal bar chart of mean |contribution| (percentage points).
+
+    Labels are wrapped on word boundaries (at most three lines of 42 characters, the
+    rest shortened with an ellipsis) and the figure grows with the number of label
+    lines; constrained layout then keeps title, axis label and labels on the canvas. The
+    title is the figure's (``fig.get_suptitle()``), centred on the canvas.
+    """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 0.35 * len(top) + 1.2))
+    from relapse_ml.evaluation.plots import wrap_label
+
+    top = importance.head(top_n).iloc[::-1]
+    labels = [wrap_label(label, 42, 3) for label in top["label"]]
+    lines = sum(max(1, label.count("\n") + 1) for label in labels)
+    fig = Figure(figsize=(8, 1.4 + 0.18 * lines + 0.12 * len(labels)), layout="constrained")
     ax = fig.add_subplot()
-    ax.barh(top["label"].str.slice(0, 70), 100 * top["mean_abs_contribution"], color="#4a6fa5")
+    ax.barh(range(len(labels)), 100 * top["mean_abs_contribution"], color="#4a6fa5")
+    ax.set_yticks(range(len(labels)), labels, fontsize=9)
     ax.set_xlabel("mean |contribution| (percentage points of risk)")
-    ax.set_title(title or "Global importance")
-    fig.tight_layout()
+    # centred on the figure, not on the axes (which the long labels push to the right)
+    fig.suptitle(wrap_label(title or "Global importance", 60, 3))
     return fig
 
 
@@ -92,16 +103,18 @@ def dependence_figures(
         ``dependence_<feature>.png`` -> figure; missing values are drawn at the
         left edge in grey (they were imputed), categories as strip plots.
     """
-    importance = global_importance(model, explanation)
-    specs = {s.name: s for s in model.catalogue}
     from matplotlib.figure import Figure
 
+    from relapse_ml.evaluation.plots import wrap_label
+
+    importance = global_importance(model, explanation)
+    specs = {s.name: s for s in model.catalogue}
     figures: dict[str, Figure] = {}
     for name in importance["feature"].head(top_n):
         spec = specs[name]
         values = explanation.feature_values[name]
         contribution = 100 * explanation.feature_contributions[name].to_numpy(dtype=np.float64)
-        fig = Figure(figsize=(6, 4))
+        fig = Figure(figsize=(6, 4), layout="constrained")
         ax = fig.add_subplot()
         missing = values.isna().to_numpy()
         if spec.kind == "categorical":
@@ -134,10 +147,10 @@ def dependence_figures(
                 ax.set_xscale("symlog")
         ax.axhline(0, color="black", linewidth=0.6)
         unit = display_unit(spec)
-        ax.set_xlabel(f"{display_label(spec)[:70]}" + (f" ({unit})" if unit else ""), fontsize=8)
+        xlabel = display_label(spec) + (f" ({unit})" if unit else "")
+        ax.set_xlabel(wrap_label(xlabel, 80, 2), fontsize=8)
         ax.set_ylabel("contribution (percentage points)")
-        ax.set_title(f"Dependence: {name}", fontsize=9)
-        fig.tight_layout()
+        ax.set_title(wrap_label(f"Dependence: {name}", 70, 2), fontsize=9)
         figures[f"dependence_{name}.png"] = fig
     return figures
 

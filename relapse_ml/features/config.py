@@ -137,9 +137,11 @@ class FeatureConfig:
 
 @functools.cache
 def _recipe_options() -> dict[str, Any]:
-    """The ``features`` section of the shipped ``pipelines/train.yaml`` (as parsed)."""
+    """The ``features`` section of the shipped ``pipelines/train.yaml``, with the first landmark."""
     text = resources.files(PACKAGED_RECIPES).joinpath(TRAIN_RECIPE).read_text(encoding="utf-8")
-    return dict(yaml.safe_load(text)["features"])
+    recipe = yaml.safe_load(text)
+    # The landmark is the task's (one model per landmark); the first is the default.
+    return {**recipe["features"], "landmark_day": recipe["task"]["landmarks_days"][0]}
 
 
 @functools.cache

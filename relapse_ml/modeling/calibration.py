@@ -164,6 +164,7 @@ def fit_calibrated_classifier(
     method: str = "sigmoid",
     folds: int = 10,
     random_state: int = 0,
+    n_jobs: int = 1,
 ) -> CalibratedClassifierCV:
     """Fit ``CalibratedClassifierCV(ensemble=False)`` around a clone of ``pipeline``.
 
@@ -184,6 +185,8 @@ def fit_calibrated_classifier(
         Stratified folds of the out-of-fold native outputs.
     random_state : int
         Seed of the fold shuffling.
+    n_jobs : int
+        Processes fitting the folds (the result does not depend on it).
 
     Returns
     -------
@@ -199,6 +202,7 @@ def fit_calibrated_classifier(
         method=method,
         cv=StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=int(random_state)),
         ensemble=False,
+        n_jobs=int(n_jobs),
     )
     weights = {} if sample_weight is None else {"sample_weight": sample_weight}
     with config_context(enable_metadata_routing=True):

@@ -287,6 +287,7 @@ def select_model(
             method=str(chosen["calibration"]),
             folds=int(calibration_folds or cv_folds),
             random_state=derive_seed(seed, 4),
+            n_jobs=n_jobs,
         )
     return SelectionResult(
         candidates=table,

@@ -1,7 +1,14 @@
 """What the clinician report says, as plain data (the JSON output and the HTML's source).
 
-Everything here is computed from the served artifact and the explanation; no
-file I/O. The HTML renderer (:mod:`relapse_ml.report.html`) escapes every string.
+Everything here is computed from the served artifact (one model per landmark day),
+the explanation and the patients' model input; no file I/O. The HTML renderer
+(:mod:`relapse_ml.report.html`) escapes every string.
+
+At landmark day ``L`` the report also gives the risk over time (the cumulative
+incidence of relapse and of non-relapse death by each horizon after ``L``) and the
+trajectory: the risk the model of every trained landmark up to ``L`` gives the same
+patient (each from the data known by its own landmark), with what changed between
+landmarks in plain language (:mod:`relapse_ml.report.trajectory`).
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from relapse_ml.artifact import RelapseRiskModel
+from relapse_ml.artifact import LandmarkModels, RelapseRiskModel
 from relapse_ml.explain import (
     INTERVAL_METHOD,
     NOVELTY_THRESHOLD,
@@ -21,9 +28,15 @@ from relapse_ml.explain import (
 )
 from relapse_ml.explain.display import display_label
 from relapse_ml.explain.drivers import describe_value, imputation_values
+from relapse_ml.report.trajectory import (
+    as_landmark_models,
+    feature_rows,
+    landmark_assumption,
+    trajectory,
+)
 from relapse_ml.schema import load_contract
 
-REPORT_FORMAT_VERSION = 1
+REPORT_FORMAT_VERSION = 2
 
 OOD_METHOD = (
     "A patient is flagged as outside the training population when a category (disease, target "
@@ -33,6 +46,13 @@ OOD_METHOD = (
     f"when more than {NOVELTY_THRESHOLD:.0%} of the measured values lie outside the training "
     "1st-99th percentiles (novelty score). The model keeps no training minimum or maximum "
     "(each would be one patient's value)."
+)
+
+CURVE_METHOD = (
+    "Risk over time: the cumulative incidence of relapse or progression, and of death without "
+    "relapse, by each horizon after the landmark day, anchored at the risk by the primary "
+    "horizon (the two add up to at most 100%). Trajectory: the risk the model of each earlier "
+    "landmark gives the same patient, each from the data known by its own landmark day."
 )
 
 
@@ -67,7 +87,9 @@ def _finite(value: object) -> float | None:
     return number if np.isfinite(number) else None
 
 
-def _model_block(model: RelapseRiskModel, model_version: str, model_uri: str) -> dict[str, object]:
+def _model_block(
+    model: RelapseRiskModel, model_version: str, model_uri: str, landmarks: tuple[int, ...]
+) -> dict[str, object]:
     metrics = model.metrics or {}
     shown = {}
     for key in ("auroc", "brier", "calibration_slope", "calibration_intercept", "ici"):
@@ -86,6 +108,8 @@ def _model_block(model: RelapseRiskModel, model_version: str, model_uri: str) ->
         "calibration_method": model.calibration_method,
         "landmark_day": int(model.landmark_day),
         "horizon_days": int(model.horizon_days),
+        "horizons_days": [int(h) for h in model.horizons_days],
+        "landmarks_days": [int(d) for d in landmarks],
         "schema_version": int(model.schema_version),
         "package_version": model.package_version,
         "test_metrics": shown,
@@ -121,11 +145,29 @@ def _band_block(model: RelapseRiskModel, risk: float) -> dict[str, object]:
     }
 
 
+def _curve(
+    model: RelapseRiskModel, relapse: np.ndarray, death: np.ndarray, i: int
+) -> list[dict[str, object]]:
+    """Patient ``i``'s cumulative incidences by each horizon after the landmark."""
+    return [
+        {
+            "horizon_days": int(horizon),
+            "relapse": _finite(relapse[i, k]),
+            "death": _finite(death[i, k]),
+            "primary": int(horizon) == int(model.horizon_days),
+        }
+        for k, horizon in enumerate(model.horizons_days)
+        if horizon > model.landmark_day
+    ]
+
+
 def report_content(
-    model: RelapseRiskModel,
+    models: LandmarkModels | RelapseRiskModel,
     explanation: Explanation,
     patients: pd.DataFrame,
+    model_input: pd.DataFrame,
     *,
+    landmark: int | None = None,
     model_version: str = "",
     model_uri: str = "",
     top_k: int = 5,
@@ -133,14 +175,21 @@ def report_content(
 ) -> dict[str, object]:
     """Build the report's content for the explained patients (row order of ``patients``).
 
+    A pure function: it runs the models on ``model_input`` but reads and writes nothing.
+
     Parameters
     ----------
-    model : RelapseRiskModel
-        The served artifact.
+    models : LandmarkModels or RelapseRiskModel
+        The served artifact (a single model is a one-landmark artifact).
     explanation : Explanation
-        ``explain_patients`` of these patients (same rows).
+        ``explain_patients`` of these patients (same rows) by ``models.at(landmark)``.
     patients : DataFrame
         Canonical typed patients rows (for id, site, disease).
+    model_input : DataFrame
+        ``model_input(patients, measurements)`` of the same rows: the earlier landmarks'
+        models score it for the trajectory (each uses only data known by its landmark).
+    landmark : int, optional
+        Landmark day L of the report (None: the first trained landmark).
     model_version, model_uri : str
         Registry identity of the model.
     top_k : int
@@ -154,11 +203,32 @@ def report_content(
         JSON-serialisable: ``format_version``, ``generated_at``, ``model``,
         ``intended_use``, ``limitations``, ``methods``, ``groups`` and ``patients``
         (risk, interval, band, baseline, group contributions, drivers, missing
-        values, out-of-distribution flag and reasons).
+        values, out-of-distribution flag and reasons; ``landmark_day`` and the
+        ``assumption`` made at it; ``curve``: relapse and non-relapse death
+        incidences by each horizon after L, death None when unknown, the primary
+        horizon flagged; ``trajectory``: the risk, band, findings and
+        ``what_changed`` at each trained landmark up to L).
+
+    Raises
+    ------
+    LandmarkNotTrainedError
+        ``landmark`` is not a trained landmark.
     """
+    models = as_landmark_models(models)
+    model = models.at(landmark)
     contract = load_contract()
     ood, reasons, novelty = assess_ood(model, explanation.feature_values)
     interval = risk_interval(model, explanation.risk)
+    relapse, death = model.incidences(explanation.feature_values, explanation.risk)
+    history = models.up_to(model.landmark_day)
+    risks, features = [], []
+    for earlier in history:
+        if earlier is model:
+            risks.append(np.asarray(explanation.risk, dtype=np.float64))
+            features.append(feature_rows(explanation.feature_values))
+        else:
+            risks.append(earlier.risk(model_input))
+            features.append(feature_rows(earlier.features(model_input)))
     groups = list(explanation.group_contributions.columns)
     people = []
     for i in range(len(patients)):
@@ -169,12 +239,16 @@ def report_content(
                 "patient_id": str(row["patient_id"]),
                 "site": None if pd.isna(row.get("site")) else str(row.get("site")),
                 "disease": None if pd.isna(row.get("disease")) else str(row.get("disease")),
+                "landmark_day": int(model.landmark_day),
+                "assumption": landmark_assumption(model.landmark_day),
                 "risk": risk,
                 "risk_interval": None
                 if interval is None
                 else [float(interval[0][i]), float(interval[1][i])],
                 "baseline_risk": float(explanation.baseline_risk),
                 **_band_block(model, risk),
+                "curve": _curve(model, relapse, death, i),
+                "trajectory": trajectory(history, risks, features, i),
                 "group_contributions": [
                     {
                         "group": g,
@@ -193,7 +267,7 @@ def report_content(
     return {
         "format_version": REPORT_FORMAT_VERSION,
         "generated_at": generated_at,
-        "model": _model_block(model, model_version, model_uri),
+        "model": _model_block(model, model_version, model_uri, models.landmarks_days),
         "intended_use": intended_use(model),
         "limitations": list(LIMITATIONS),
         "methods": {
@@ -202,6 +276,7 @@ def report_content(
             if interval is not None
             else "not available: the model carries no calibration confidence intervals",
             "out_of_distribution": OOD_METHOD,
+            "risk_over_time": CURVE_METHOD,
         },
         "groups": [{"group": g, "label": contract.group_labels.get(g, g)} for g in groups],
         "patients": people,

@@ -9,6 +9,7 @@ Every string that comes from data or from the model passes through
 from __future__ import annotations
 
 import html
+import math
 from importlib import resources
 from string import Template
 
@@ -16,6 +17,7 @@ from relapse_ml.explain.display import format_points
 
 _BAND_CLASSES = {"low", "intermediate", "high"}
 _UP, _DOWN, _AXIS = "#c0392b", "#1f6fb2", "#5b6b7b"
+_RELAPSE, _DEATH = "#b03a2e", "#97a3af"
 
 
 def esc(value: object) -> str:
@@ -105,6 +107,153 @@ def risk_bar_svg(patient: dict[str, object], width: int = 640) -> str:
     return "".join(parts)
 
 
+def _scale_top(largest: float) -> tuple[float, float]:
+    """A round top of the y axis above ``largest`` and its tick step (at most 5 ticks)."""
+    for step in (0.02, 0.05, 0.1, 0.2, 0.25):
+        if largest <= 5 * step:
+            break
+    return min(1.0, max(step, math.ceil(largest / step - 1e-9) * step)), step
+
+
+def incidence_chart_svg(curve: list[dict[str, object]], landmark_day: int, width: int = 460) -> str:
+    """Stacked bars of the cumulative incidence of relapse and of death without relapse.
+
+    Parameters
+    ----------
+    curve : list of dict
+        The report's ``curve`` of one patient (``horizon_days``, ``relapse``, ``death``,
+        ``primary``); horizons without a relapse incidence are left out.
+    landmark_day : int
+        The landmark day the incidences start from (named on the x axis).
+    width : int
+        Width in pixels.
+
+    Returns
+    -------
+    str
+        Inline SVG (class ``incidence-chart``), or "" when no horizon has a relapse
+        incidence.
+    """
+    points = [c for c in curve if c.get("relapse") is not None]
+    if not points:
+        return ""
+    death_known = any(c.get("death") is not None for c in points)
+    totals = [float(c["relapse"]) + float(c.get("death") or 0.0) for c in points]
+    y_top, step = _scale_top(max([*totals, 0.01]))
+    left, right, top, plot_h = 64, width - 16, 44, 170
+    bottom = top + plot_h
+    height = bottom + 84
+    slot = (right - left) / len(points)
+    bar_w = min(56.0, 0.5 * slot)
+    death_word = " death" if slot >= 90 else ""  # room for the word under each bar's value
+
+    def y(p: float) -> float:
+        return bottom - plot_h * min(p, y_top) / y_top
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="incidence-chart" width="{width}" '
+        f'height="{height}" role="img" aria-label="{esc("Cumulative incidence of relapse and of death without relapse by day after infusion")}">'
+    ]
+    for k in range(round(y_top / step) + 1):
+        tick = k * step
+        parts.append(
+            f'<line x1="{left}" y1="{y(tick):.1f}" x2="{right}" y2="{y(tick):.1f}" stroke="#e3e8ee"/>'
+            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end" fill="{_AXIS}">{esc(f"{100 * tick:.0f}%")}</text>'
+        )
+    for k, point in enumerate(points):
+        cx = left + slot * (k + 0.5)
+        relapse, death = float(point["relapse"]), point.get("death")
+        stack = relapse + float(death or 0.0)
+        x0 = cx - bar_w / 2
+        title = f"by day {point['horizon_days']}: relapse {_pct(relapse)}" + (
+            f", death without relapse {_pct(float(death))}" if death is not None else ""
+        )
+        if point.get("primary"):
+            parts.append(
+                f'<rect class="primary-horizon" x="{cx - slot / 2 + 4:.1f}" y="{top - 40}" width="{slot - 8:.1f}" '
+                f'height="{plot_h + 40}" fill="none" stroke="{_AXIS}" stroke-dasharray="4,3"/>'
+            )
+        parts.append(f"<g><title>{esc(title)}</title>")
+        parts.append(
+            f'<rect class="relapse" x="{x0:.1f}" y="{y(relapse):.1f}" width="{bar_w:.1f}" '
+            f'height="{max(bottom - y(relapse), 1):.1f}" fill="{_RELAPSE}"/>'
+        )
+        if death is not None:
+            parts.append(
+                f'<rect class="death" x="{x0:.1f}" y="{y(stack):.1f}" width="{bar_w:.1f}" '
+                f'height="{max(y(relapse) - y(stack), 1):.1f}" fill="{_DEATH}"/>'
+            )
+        parts.append("</g>")
+        parts.append(
+            f'<text x="{cx:.1f}" y="{y(stack) - 20:.1f}" font-size="12" font-weight="700" text-anchor="middle" fill="{_RELAPSE}">{esc(_pct(relapse))}</text>'
+        )
+        if death is not None:
+            parts.append(
+                f'<text x="{cx:.1f}" y="{y(stack) - 6:.1f}" font-size="11" text-anchor="middle" fill="{_AXIS}">{esc(f"+{_pct(float(death))}{death_word}")}</text>'
+            )
+        weight = ' font-weight="700"' if point.get("primary") else ""
+        day = f"day {point['horizon_days']}"
+        parts.append(
+            f'<text x="{cx:.1f}" y="{bottom + 16}" font-size="12" text-anchor="middle"{weight}>{esc(day)}</text>'
+        )
+        if point.get("primary"):
+            parts.append(
+                f'<text x="{cx:.1f}" y="{bottom + 30}" font-size="10" text-anchor="middle" fill="{_AXIS}">primary horizon</text>'
+            )
+    parts.append(
+        f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{_AXIS}"/>'
+        f'<text x="{(left + right) / 2:.1f}" y="{bottom + 48}" font-size="11" text-anchor="middle" fill="{_AXIS}">'
+        f"{esc(f'horizon, days after infusion (relapse-free at day {landmark_day})')}</text>"
+        f'<text transform="rotate(-90)" x="{-(top + plot_h / 2):.1f}" y="16" font-size="11" text-anchor="middle" fill="{_AXIS}">cumulative incidence</text>'
+    )
+    legend_y = bottom + 66
+    death_label = "death without relapse" if death_known else "death without relapse: not known"
+    parts.append(
+        f'<rect x="{left}" y="{legend_y}" width="12" height="12" fill="{_RELAPSE}"/>'
+        f'<text x="{left + 17}" y="{legend_y + 10}" font-size="11">relapse or progression</text>'
+        f'<rect x="{left + 170}" y="{legend_y}" width="12" height="12" fill="{_DEATH if death_known else "none"}" stroke="{_DEATH}"/>'
+        f'<text x="{left + 187}" y="{legend_y + 10}" font-size="11">{esc(death_label)}</text>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def trajectory_table_html(trajectory: list[dict[str, object]]) -> str:
+    """The risk at each trained landmark up to the report's, with what changed, as a table."""
+    horizons = {int(t["horizon_days"]) for t in trajectory}
+    head = f"risk by day {horizons.pop()}" if len(horizons) == 1 else "risk"
+    rows = []
+    for t in trajectory:
+        band = str(t["risk_band"])
+        band_class = f"band-{band}" if band in _BAND_CLASSES else "band-other"
+        risk = _pct(float(t["risk"]))
+        if head == "risk":
+            risk = f"{risk} by day {t['horizon_days']}"
+        day = f"day {t['landmark_day']}"
+        rows.append(
+            f'<tr class="trajectory-row"><td>{esc(day)}</td>'
+            f'<td class="trajectory-risk">{esc(risk)}</td>'
+            f'<td><span class="band band-small {band_class}">{esc(band)}</span></td>'
+            f"<td>{esc(', '.join(str(c) for c in t['what_changed']))}</td></tr>"
+        )
+    return (
+        '<table class="trajectory"><tr><th>landmark</th>'
+        f"<th>{esc(head)}</th><th>band</th><th>what changed</th></tr>{''.join(rows)}</table>"
+        '<p class="small">Each landmark\'s risk comes from the model of that landmark and the '
+        "data known by that day.</p>"
+    )
+
+
+def _over_time_html(patient: dict[str, object]) -> str:
+    chart = incidence_chart_svg(patient["curve"], int(patient["landmark_day"]))
+    if not chart:
+        chart = '<p class="small">The risk over time is not available for this model.</p>'
+    return (
+        '<div class="over-time"><div>'
+        f"{chart}</div><div>{trajectory_table_html(patient['trajectory'])}</div></div>"
+    )
+
+
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
@@ -173,9 +322,12 @@ def _patient_html(patient: dict[str, object]) -> str:
 <div><div class="risk">{esc(_pct(float(patient["risk"])))}</div><div class="interval">{interval_text}</div></div>
 <div><span class="band {band_class}">{esc(band)} risk</span></div>
 </div>
+<p class="assumption">{esc(patient["assumption"])}</p>
 {risk_bar_svg(patient)}
 <details><summary>Why these bands</summary><p class="small">{esc(patient["rationale"])}</p></details>
 {_ood_html(patient)}
+<h3>Risk over time</h3>
+{_over_time_html(patient)}
 <h3>Mechanism groups</h3>
 {group_chart_svg(float(patient["baseline_risk"]), patient["group_contributions"])}
 <h3>Main drivers</h3>
@@ -197,6 +349,7 @@ def _model_html(model: dict[str, object]) -> str:
         ("trained", model["trained_at"]),
         ("family / calibration", f"{model['family']} / {model['calibration_method']}"),
         ("task", f"landmark day {model['landmark_day']}, relapse by day {model['horizon_days']}"),
+        ("trained landmarks", ", ".join(f"day {d}" for d in model.get("landmarks_days", []))),
         (
             "data contract / package",
             f"schema v{model['schema_version']} / relapse-ml {model['package_version']}",
@@ -224,7 +377,8 @@ def render_html(content: dict[str, object]) -> str:
         '<section class="card"><h3>Methods</h3>'
         f"<p><strong>Explanations.</strong> {esc(methods['explanation'])}</p>"
         f"<p><strong>Uncertainty interval.</strong> {esc(methods['uncertainty_interval'])}</p>"
-        f"<p><strong>Out-of-distribution check.</strong> {esc(methods['out_of_distribution'])}</p></section>"
+        f"<p><strong>Out-of-distribution check.</strong> {esc(methods['out_of_distribution'])}</p>"
+        f"<p><strong>Risk over time.</strong> {esc(methods.get('risk_over_time', ''))}</p></section>"
     )
     page = Template(_template("report.html"))
     return page.substitute(

@@ -40,6 +40,7 @@ def render_model_card(
     subgroups: pd.DataFrame,
     warnings: list[str],
     family_table: pd.DataFrame,
+    curve_table: pd.DataFrame | None = None,
 ) -> str:
     """Render the model card as Markdown.
 
@@ -58,6 +59,8 @@ def render_model_card(
         Sample-size and data warnings.
     family_table : DataFrame
         Cross-validated performance of each family's best candidate.
+    curve_table : DataFrame, optional
+        Held-out metrics per (landmark, horizon) (``risk_curve_metrics.csv``).
     """
     contract = load_contract()
     landmark, horizon = params["landmark_day"], params["horizon_days"]
@@ -85,6 +88,7 @@ def render_model_card(
             f"{metrics['oracle_auroc']:.3f}; ratio model/oracle {metrics['auroc_oracle_ratio']:.3f}.\n"
         )
     warning_lines = "\n".join(f"- {w}" for w in warnings) or "- none"
+    curve_section = _curve_section(params, metrics, curve_table)
     return f"""# Model card: {name}
 
 ## Intended use
@@ -102,11 +106,13 @@ patients with relapse before day {landmark}, products or diseases absent from th
 - Patients not at risk at the landmark (relapse, death or loss before day {landmark}): {params.get("task.n_not_at_risk", "n/a")}.
 
 ## Outcome and horizon
-Relapse or progression (contract `outcomes.relapse`) by day {horizon} after infusion, among patients
-relapse-free at day {landmark}. Censoring before day {horizon}: rule `{params.get("censoring_rule")}`
-({params.get("task.n_censored_before_horizon", "n/a")} patients censored before the horizon). With IPCW, those
-patients are removed and the others weighted by the inverse Kaplan-Meier probability of remaining
-uncensored, so the label is never "no relapse" by assumption.
+The cumulative incidence of relapse or progression (contract `outcomes.relapse`) by day {horizon}
+after infusion, among patients alive and relapse-free at day {landmark}, with death without relapse
+as a competing event: a patient who died without relapse before day {horizon} is a known "no
+relapse" (deaths in the outcomes: `{params.get("task.competing_death", "n/a")}`). Loss to follow-up before
+day {horizon}: rule `{params.get("censoring_rule")}` ({params.get("task.n_censored_before_horizon", "n/a")}
+patients). With IPCW, those patients are removed and the others weighted by the inverse Kaplan-Meier
+probability of remaining in follow-up, so the label is never "no relapse" by assumption.
 
 ## Predictors
 Only values known by day {landmark}: patient columns whose "available from day" is at most {landmark}
@@ -135,6 +141,7 @@ Chosen: `{params.get("chosen_family")}` with `{params.get("calibration_method")}
 - Integrated calibration index: {_ci(metrics, "ici")}
 - Clinical-only baseline (logistic regression on disease, burden, age, prior lines): AUROC {_ci(metrics, "baseline_auroc")}
 {oracle}
+{curve_section}
 ## Subgroups (suppressed below {params.get("evaluation.subgroup_min_events")} events)
 Counts below {DISCLOSURE_MIN} are shown as "<{DISCLOSURE_MIN}", and counts that would reveal them
 (by subtraction from a level's size or from the totals) as ">={DISCLOSURE_MIN}".
@@ -153,3 +160,52 @@ Counts below {DISCLOSURE_MIN} are shown as "<{DISCLOSURE_MIN}", and counts that 
 - Values after the landmark day are never used; a risk is only valid for a patient still
   relapse-free at day {landmark}.
 """
+
+
+def _curve_section(
+    params: dict[str, str], metrics: dict[str, float], curve_table: pd.DataFrame | None
+) -> str:
+    """Risk over follow-up: the competing-death shift and a table per landmark."""
+    lines = ["## Risk over follow-up (landmarks and horizons)"]
+    competing = metrics.get("observed_incidence_competing")
+    censoring_only = metrics.get("observed_incidence_censoring_only")
+    if competing is not None and censoring_only is not None:
+        lines.append(
+            'Because non-relapse death now competes with relapse (a death is a known "no relapse", '
+            "not censoring), risks are lower than the censoring-only answer of relapse-ml 0.2: on "
+            f"this training data the observed incidence by day {params['horizon_days']} at day "
+            f"{params['landmark_day']} is {competing:.3f} with deaths competing and "
+            f"{censoring_only:.3f} when deaths are counted as censoring "
+            f"({competing - censoring_only:+.3f})."
+        )
+    lines.append(
+        "Each landmark has its own model (only data known by that day); the risk at other horizons "
+        "and the incidence of non-relapse death are conditional factors anchored at the primary "
+        "risk, so each patient's curve is non-decreasing and relapse plus death never exceed 1. "
+        "Held-out patients at risk at each landmark; calibration-in-the-large is the mean "
+        "predicted risk minus the observed (Aalen-Johansen) incidence."
+    )
+    if curve_table is None or curve_table.empty:
+        return "\n\n".join(lines) + "\n"
+    columns = [
+        c
+        for c in (
+            "horizon_days",
+            "auroc",
+            "oracle_auroc",
+            "brier",
+            "calibration_in_the_large",
+            "calibration_slope",
+            "observed_incidence",
+            "observed_incidence_ci_low",
+            "observed_incidence_ci_high",
+            "mean_predicted_risk",
+            "observed_death_incidence",
+            "mean_predicted_death",
+            "events_per_parameter",
+        )
+        if c in curve_table
+    ]
+    for landmark, rows in curve_table.groupby("landmark_day", sort=True):
+        lines.append(f"### Landmark day {landmark}\n\n" + _table(rows, columns))
+    return "\n\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-CONTRACT_FILE = "contract_v1.yaml"
+CONTRACT_FILE = "contract.yaml"
 DTYPES = ("string", "date", "category", "number", "integer", "boolean")
 
 
@@ -143,7 +143,10 @@ class Contract:
     group_labels : dict of str to str
         Plain-language label of each mechanism group.
     default_landmark_day, default_horizon_days : int
-        The prediction task's defaults.
+        The prediction task's primary landmark day and horizon (days after infusion).
+    default_landmarks_days, default_horizons_days : tuple of int
+        Every landmark day and every horizon of the task (version 2), ascending;
+        they include the primary ones.
     boolean_true, boolean_false : tuple of str
         Accepted boolean literals, lower case.
     """
@@ -155,6 +158,8 @@ class Contract:
     group_labels: dict[str, str]
     default_landmark_day: int
     default_horizon_days: int
+    default_landmarks_days: tuple[int, ...]
+    default_horizons_days: tuple[int, ...]
     boolean_true: tuple[str, ...]
     boolean_false: tuple[str, ...]
 
@@ -225,6 +230,21 @@ def _marker(raw: dict[str, Any]) -> MarkerSpec:
     )
 
 
+def _days(task: dict[str, Any], key: str, primary: int) -> tuple[int, ...]:
+    """A list of task days: whole, ascending, distinct, and holding the primary day."""
+    raw = task[key]
+    if not isinstance(raw, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) for d in raw
+    ):
+        raise ValueError(f"contract task.{key} must be a list of whole days, got {raw!r}")
+    days = tuple(raw)
+    if list(days) != sorted(set(days)):
+        raise ValueError(f"contract task.{key} must be ascending without repeats, got {raw!r}")
+    if primary not in days:
+        raise ValueError(f"contract task.{key} {raw!r} must include the primary day {primary}")
+    return days
+
+
 def parse_contract(document: dict[str, Any]) -> Contract:
     """Build a :class:`Contract` from the parsed YAML document."""
     markers = {m["name"]: _marker(m) for m in document["markers"]}
@@ -250,14 +270,20 @@ def parse_contract(document: dict[str, Any]) -> Contract:
         )
     groups = tuple(g["name"] for g in document["mechanism_groups"])
     literals = document["boolean_literals"]
+    task = document["task"]
+    landmark, horizon = int(task["default_landmark_day"]), int(task["default_horizon_days"])
+    landmarks = _days(task, "default_landmarks_days", landmark)
+    horizons = _days(task, "default_horizons_days", horizon)
     return Contract(
         version=int(document["version"]),
         tables=tables,
         markers=markers,
         groups=groups,
         group_labels={g["name"]: g["label"] for g in document["mechanism_groups"]},
-        default_landmark_day=int(document["task"]["default_landmark_day"]),
-        default_horizon_days=int(document["task"]["default_horizon_days"]),
+        default_landmark_day=landmark,
+        default_horizon_days=horizon,
+        default_landmarks_days=landmarks,
+        default_horizons_days=horizons,
         # YAML reads the keys ``true``/``false`` as booleans.
         boolean_true=tuple(str(v).lower() for v in literals[True]),
         boolean_false=tuple(str(v).lower() for v in literals[False]),

@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import pandas as pd
 
+from relapse_ml.artifact import LandmarkModels
 from relapse_ml.serving.scoring import score_patients, validate_request
 
 
 def score_request(
-    model, request: pd.DataFrame, *, top_k: int = 3, model_version: str = ""
+    models: LandmarkModels,
+    request: pd.DataFrame,
+    *,
+    top_k: int = 3,
+    model_version: str = "",
+    landmark: int | None = None,
 ) -> pd.DataFrame:
     """Validate and score a request frame; every request row is answered.
 
     Parameters
     ----------
-    model : RelapseRiskModel
+    models : LandmarkModels
         The served artifact.
     request : DataFrame
         Patients columns plus the ``measurements`` JSON column.
@@ -31,12 +37,20 @@ def score_request(
         Plain-language drivers per patient.
     model_version : str
         Registered version, echoed in the output.
+    landmark : int, optional
+        Landmark day scoring the request (default: the model's first).
 
     Returns
     -------
     DataFrame
         One row per request row, in request order.
+
+    Raises
+    ------
+    LandmarkNotTrainedError
+        The model has no model for ``landmark``.
     """
+    model = models.at(landmark)
     data = validate_request(request)
     scored = score_patients(
         model, data.patients, data.measurements, top_k=top_k, model_version=model_version

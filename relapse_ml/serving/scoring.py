@@ -21,6 +21,7 @@ bad value rejects that patient instead of failing the request.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +39,30 @@ MEASUREMENTS_JSON_COLUMN = "measurements"
 REQUEST_SOURCE = "(request)"
 
 
-def score_columns(top_k: int) -> list[str]:
-    """The output columns of :func:`score_patients`, in order."""
+def curve_columns(horizons_days: Sequence[int]) -> list[str]:
+    """``risk_by_day_H`` for every horizon, then ``death_without_relapse_by_day_H``."""
+    return [
+        *(f"risk_by_day_{h}" for h in horizons_days),
+        *(f"death_without_relapse_by_day_{h}" for h in horizons_days),
+    ]
+
+
+def score_columns(top_k: int, horizons_days: Sequence[int] | None = None) -> list[str]:
+    """The output columns of :func:`score_patients`, in order.
+
+    The same whatever the landmark (files scored at different landmarks can be
+    appended); ``horizons_days`` are the model's configured horizons (default: the
+    contract's).
+    """
+    if horizons_days is None:
+        horizons_days = load_contract().default_horizons_days
     groups = [f"contrib_{g}" for g in load_contract().groups]
     return [
         "patient_id",
         "risk",
         "risk_band",
         "baseline_risk",
+        *curve_columns(horizons_days),
         *groups,
         *(f"driver_{k}" for k in range(1, top_k + 1)),
         "ood",
@@ -82,7 +99,10 @@ def score_patients(
     Returns
     -------
     DataFrame
-        Columns :func:`score_columns` ``(top_k)``.
+        Columns :func:`score_columns` ``(top_k, model.horizons_days)``: ``risk`` (the
+        primary horizon's cumulative incidence, explained), the curve columns (empty
+        where the horizon is not after the landmark), contributions, drivers, OOD and
+        the model's identity, with ``landmark_day`` the landmark that scored the row.
     """
     if top_k < 0:
         raise ValueError("top_k must be >= 0")
@@ -92,12 +112,18 @@ def score_patients(
         len(patients), top_k
     )
     n = len(patients)
+    relapse, death = model.incidences(explanation.feature_values, explanation.risk)
+    horizons = model.horizons_days
     out: dict[str, object] = {
         "patient_id": patients["patient_id"].astype(str).to_numpy(),
         "risk": explanation.risk,
         "risk_band": model.risk_bands.assign(explanation.risk).astype(str),
         "baseline_risk": np.full(n, explanation.baseline_risk),
     }
+    for k, horizon in enumerate(horizons):
+        out[f"risk_by_day_{horizon}"] = relapse[:, k].astype(np.float64)
+    for k, horizon in enumerate(horizons):
+        out[f"death_without_relapse_by_day_{horizon}"] = death[:, k].astype(np.float64)
     for group in explanation.group_contributions.columns:
         out[f"contrib_{group}"] = explanation.group_contributions[group].to_numpy(dtype=np.float64)
     for k in range(top_k):
@@ -113,7 +139,7 @@ def score_patients(
             "schema_version": np.full(n, model.schema_version, dtype=np.int64),
         }
     )
-    return pd.DataFrame(out, columns=score_columns(top_k))
+    return pd.DataFrame(out, columns=score_columns(top_k, horizons))
 
 
 # --------------------------------------------------------------------------- REST shape

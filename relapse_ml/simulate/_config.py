@@ -25,9 +25,11 @@ class SimulationConfig:
     max_follow_up_days : int
         Hard cap on follow-up (the contract's last measurement day is 3650).
     dropout_per_year : float
-        Yearly hazard of loss to follow-up or non-relapse death (NRM 6-10 % at 1 yr).
+        Yearly hazard of loss to follow-up (moved away, withdrew, transferred back to
+        the referring centre). Non-relapse death is simulated as its own competing
+        event, not as censoring.
     early_dropout_prob : float
-        Probability of leaving follow-up in the first 60 days (transfer, early death).
+        Probability of leaving follow-up in the first 60 days (transfer back home).
     missed_visit_prob : float
         Probability that a scheduled visit is missed (centre-modulated).
     replicate_prob : float
@@ -65,8 +67,8 @@ class SimulationConfig:
     infusion_end: str = "2025-06-30"
     data_cut: str = "2025-12-31"
     max_follow_up_days: int = 3650
-    dropout_per_year: float = 0.07
-    early_dropout_prob: float = 0.03
+    dropout_per_year: float = 0.04
+    early_dropout_prob: float = 0.02
     missed_visit_prob: float = 0.12
     replicate_prob: float = 0.02
     lab_log_sd: float = 0.15

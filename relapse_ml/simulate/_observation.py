@@ -5,7 +5,13 @@ jittered days and missed visits (centre-modulated); each visit samples a panel o
 markers with its own probability. Values get log-normal (or logit-normal for %)
 analytic noise plus a per-centre bias, are rounded like lab reports, and values
 below the LLOQ are reported as the LLOQ with qualifier ``<``. A few rows are
-same-day replicates. Sampling stops at relapse or end of follow-up.
+same-day replicates.
+
+No value depends on the realised event (relapse, death or censoring day): marrow
+disease and its antigen-positive share follow the latent relapse hazards, and every
+potential measurement (visit, panel, noise) is drawn for the whole schedule before
+follow-up is known. The realised time only stops observation: rows after the
+patient's ``time_days`` are dropped at the end.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from relapse_ml.schema import load_contract
 from relapse_ml.simulate import _kinetics as K
 from relapse_ml.simulate import _params as P
 from relapse_ml.simulate._config import SimulationConfig
+from relapse_ml.simulate._outcomes import cause_hazards
 
 _EXHAUSTION_OFFSET = {
     "pd1_pct_car": -0.8,
@@ -41,6 +48,11 @@ _DECIMALS = {
     "crp_mg_l": 1,
 }
 _MARROW = (0, 3, 4, 5)  # B-ALL, MCL, CLL, MM: marrow MRD is routine
+# Marrow tumour fraction per unit relapse hazard (per day): relapse risk scales with
+# the regrowing clone, so a hazard of 0.0033/day shows as 0.01 % MRD (the usual
+# positivity cut-off) and 3.3e-4/day as 0.001 % (the LLOQ).
+MRD_PER_HAZARD = 0.03
+_REMISSION_DECAY_DAYS = 60.0  # residual disease left at day 28 keeps being cleared
 
 
 def _schedule(cfg: SimulationConfig) -> dict[str, tuple[tuple[int, ...], float]]:
@@ -102,7 +114,8 @@ def _true_values(
         return 100.0 * expit(-3.2 + 0.6 * zs + 0.2 * u)
     frac = residual_fraction(lat, idx, day)
     if marker == "mrd_pct":
-        return 100.0 * frac
+        # Aspirate sampling (patchy marrow, haemodilution) on top of the latent fraction.
+        return 100.0 * np.minimum(frac * np.exp(0.6 * u), 1.0)
     pos = positive_share(lat, idx, day, u)
     if marker == "antigen_pos_pct":
         return 100.0 * pos
@@ -111,30 +124,39 @@ def _true_values(
     raise KeyError(marker)
 
 
+def residual_components(
+    lat: dict[str, np.ndarray], idx: np.ndarray, day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Latent antigen-positive and antigen-negative marrow tumour fractions after infusion.
+
+    Each is the day-28 residual disease, still being cleared, plus a regrowing part
+    proportional to the latent relapse hazards of its phenotype (antigen-positive
+    causes; escape and lineage switch for the negative part).
+    """
+    t = day.astype(float)
+    decay = np.exp(-np.maximum(t - P.RESPONSE_DAY, 0.0) / _REMISSION_DECAY_DAYS)
+    h = cause_hazards(lat, idx, t)
+    pos = lat["resid28_pos"][idx] * decay + MRD_PER_HAZARD * (h[:, 1] + h[:, 2])
+    neg = lat["resid28_neg"][idx] * decay + MRD_PER_HAZARD * (h[:, 0] + h[:, 3])
+    return pos, neg
+
+
 def residual_fraction(lat: dict[str, np.ndarray], idx: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Latent marrow tumour fraction: baseline, day-28 residual, pre-relapse rise."""
+    """Latent marrow tumour fraction: baseline, then residual plus hazard-driven regrowth."""
     t = day.astype(float)
     base = lat["marrow_fraction"][idx]
-    remission = lat["resid28"][idx] * np.exp(-np.maximum(t - 28.0, 0.0) / 60.0)
-    t_rel = lat["latent_relapse_day"][idx]
-    rising = 0.05 * np.exp(-np.maximum(t_rel - t, 0.0) / 20.0)
-    post = np.where(np.isfinite(t_rel), np.maximum(remission, rising), remission)
-    post = np.where(lat["refractory"][idx], base * 0.7, post)
+    pos, neg = residual_components(lat, idx, t)
+    post = np.where(lat["refractory"][idx], base * 0.7, pos + neg)
     return np.clip(np.where(t <= 0, base, post), 0.0, 1.0)
 
 
 def positive_share(
     lat: dict[str, np.ndarray], idx: np.ndarray, day: np.ndarray, u: np.ndarray
 ) -> np.ndarray:
-    """Antigen-positive share of residual tumour cells (the negative clone is selected)."""
-    pos28 = lat["resid28_pos"][idx] / lat["resid28"][idx]
-    mech = lat["mechanism"][idx]
-    late = np.where(
-        mech == "antigen_escape",
-        expit(-2.0 + 0.5 * u),
-        np.where(mech == "lineage_switch", expit(-4.0 + 0.5 * u), expit(3.0 + 0.5 * u)),
-    )
-    return np.where(day <= 45, pos28, late)
+    """Antigen-positive share of residual tumour cells (the latent negative clone is selected)."""
+    pos, neg = residual_components(lat, idx, day)
+    share = np.clip(pos / (pos + neg), 1e-4, 1.0 - 1e-4)
+    return expit(logit(share) + 0.3 * u)
 
 
 def build_measurements(
@@ -153,8 +175,8 @@ def build_measurements(
     visits = np.array(sorted(set(cfg.early_visits) | set(cfg.late_visits)), dtype=np.int64)
     days = _visit_days(rng, visits, n)
     miss_p = expit(logit(cfg.missed_visit_prob) + site_miss[site])
+    # Follow-up is not applied yet: the draws must not depend on the realised event.
     attended = rng.random((n, visits.size)) >= miss_p[:, None]
-    attended &= days <= lat["time_days"][:, None]
     take_shift = site_miss[site] * 0.5
     lloq = dict(cfg.lloq)
     marrow = np.isin(lat["disease"], _MARROW)
@@ -227,8 +249,11 @@ def build_measurements(
 
     idx = np.concatenate(pieces_idx)
     day = np.concatenate(pieces_day)
-    mk = np.concatenate(pieces_mk)
-    value = np.concatenate(pieces_val)
+    # The realised event only stops observation (relapse, death, end of follow-up).
+    seen = day <= lat["time_days"][idx]
+    idx, day = idx[seen], day[seen]
+    mk = np.concatenate(pieces_mk)[seen]
+    value = np.concatenate(pieces_val)[seen]
     limit = np.array([lloq.get(m, 0.0) for m in markers])[mk]
     below = value < limit
     value = np.where(below, limit, value)

@@ -1,10 +1,11 @@
-"""Response, relapse mechanisms, event times, the exact landmark risk, and censoring.
+"""Response, relapse mechanisms, competing non-relapse death, event times and censoring.
 
 Primary refractory disease (progression by day 28, never in remission) has a
 logistic probability raised by burden, suppression and inflammation and lowered
-by the kill index. In remission, four cause-specific cumulative hazards start at
-day 28, each ``lambda_k * W((t - start_k) / scale_k, shape_k)`` with ``W`` a Weibull
-CDF (so ``1 - exp(-lambda_k)`` is the lifetime share for that cause alone):
+by the kill index; it is part of the latent state (the response at day 28). In
+remission, four cause-specific cumulative hazards start at day 28, each
+``lambda_k * W((t - start_k) / scale_k, shape_k)`` with ``W`` a Weibull CDF (so
+``1 - exp(-lambda_k)`` is the lifetime share for that cause alone):
 
 * ``antigen_escape``: antigen-negative relapse, driven by the escape propensity
   (antigen-negative subclone, splice isoforms), density below threshold, 4-1BB,
@@ -15,7 +16,10 @@ CDF (so ``1 - exp(-lambda_k)`` is the lifetime share for that cause alone):
   cells persist (dominant in lymphoma and myeloma, small in B-ALL).
 * ``lineage_switch``: B-ALL only, mostly KMT2A-rearranged disease.
 
-The truth risk is ``1 - exp(-sum_k [Lambda_k(365) - Lambda_k(28)])``, exact.
+Non-relapse death (``_nrm``) has its own cause-specific hazard from day 0.
+Each cause gets an independent latent time; the first one is the patient's event
+(refractory progression happens on a drawn day 7-28 unless death comes first), so
+relapse and death are competing risks with exactly these cause-specific hazards.
 """
 
 from __future__ import annotations
@@ -24,16 +28,18 @@ import numpy as np
 from scipy.special import expit
 
 from relapse_ml.simulate import _params as P
+from relapse_ml.simulate._nrm import draw_death_times
 
 CAUSES = ("antigen_escape", "positive_base", "positive_after", "lineage_switch")
 MECHANISM_OF_CAUSE = ("antigen_escape", "persistence_loss", "persistence_loss", "lineage_switch")
 
 
-def _weibull_cdf(s: np.ndarray, scale: float, shape: float) -> np.ndarray:
+def weibull_cdf(s: np.ndarray, scale: float, shape: float) -> np.ndarray:
+    """Weibull CDF at ``s`` (0 for ``s <= 0``): the time shape of each relapse cause."""
     return -np.expm1(-((np.maximum(s, 0.0) / scale) ** shape))
 
 
-def draw_response(rng: np.random.Generator, lat: dict[str, np.ndarray], landmark: int) -> None:
+def draw_response(rng: np.random.Generator, lat: dict[str, np.ndarray]) -> None:
     """Add refractoriness, residual disease at day 28 and the cause-specific hazards."""
     n = lat["disease"].size
     disease = lat["disease"]
@@ -89,10 +95,10 @@ def draw_response(rng: np.random.Generator, lat: dict[str, np.ndarray], landmark
     lat["lam_lineage"] = np.where(
         disease == 0, np.exp(P.LINEAGE_SWITCH_LOG + P.KMT2A_LOG_EFFECT * lat["kmt2a"]), 0.0
     )
-    lat["start_after"] = np.maximum(lat["t_loss"], float(landmark))
+    lat["start_after"] = np.maximum(lat["t_loss"], P.RESPONSE_DAY)
 
 
-def _cause_terms(lat: dict[str, np.ndarray], landmark: int) -> list[tuple]:
+def cause_terms(lat: dict[str, np.ndarray], landmark: float = P.RESPONSE_DAY) -> list[tuple]:
     """(lambda, start day, scale, shape) of each cause, in ``CAUSES`` order."""
     start = np.full(lat["disease"].size, float(landmark))
     return [
@@ -103,38 +109,66 @@ def _cause_terms(lat: dict[str, np.ndarray], landmark: int) -> list[tuple]:
     ]
 
 
-def cumulative_hazards(lat: dict[str, np.ndarray], landmark: int, day: float) -> np.ndarray:
-    """Cause-specific cumulative hazards at ``day`` (n x 4)."""
+def cumulative_hazards(lat: dict[str, np.ndarray], landmark: float, day: float) -> np.ndarray:
+    """Cause-specific relapse cumulative hazards at ``day`` (n x 4), starting at ``landmark``."""
     return np.column_stack(
         [
-            lam * _weibull_cdf(day - start, scale, shape)
-            for lam, start, scale, shape in _cause_terms(lat, landmark)
+            lam * weibull_cdf(day - start, scale, shape)
+            for lam, start, scale, shape in cause_terms(lat, landmark)
         ]
     )
 
 
-def draw_events(
-    rng: np.random.Generator, lat: dict[str, np.ndarray], landmark: int, horizon: int
-) -> None:
-    """Draw latent relapse day and mechanism; compute the exact landmark risk."""
+def cause_hazards(lat: dict[str, np.ndarray], idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Cause-specific relapse hazards (per day) of rows (patient ``idx``, ``day``), (m x 4).
+
+    The latent marrow disease in ``_observation`` is proportional to these hazards:
+    a function of the latent state, never of the realised relapse day.
+    """
+    t = np.asarray(day, dtype=float)
+    out = []
+    for lam, start, scale, shape in cause_terms(lat):
+        s = np.maximum(t - start[idx], 0.0) / scale
+        dens = (shape / scale) * np.power(s, shape - 1.0, where=s > 0, out=np.zeros_like(s))
+        out.append(np.where(s > 0, lam[idx] * dens * np.exp(-(s**shape)), 0.0))
+    return np.column_stack(out)
+
+
+def draw_events(rng: np.random.Generator, lat: dict[str, np.ndarray], max_days: int) -> None:
+    """Draw the realised event: relapse (day, mechanism) or non-relapse death, first wins.
+
+    Sets ``mechanism`` (of the relapse that happens; ``none`` when death comes first
+    or nothing happens within ``max_days``), ``latent_relapse_day`` and
+    ``latent_death_day`` (inf when that event is not the first one), and the
+    latent-only summaries ``dominant_mechanism``, ``risk_escape`` and
+    ``risk_persistence`` (day 28-365, each hazard alone, no competing death).
+    """
     n = lat["disease"].size
     times = np.full((n, len(CAUSES)), np.inf)
     e = rng.exponential(1.0, (n, len(CAUSES)))
-    for k, (lam, start, scale, shape) in enumerate(_cause_terms(lat, landmark)):
+    for k, (lam, start, scale, shape) in enumerate(cause_terms(lat)):
         hit = e[:, k] < lam
         frac = np.where(hit, e[:, k] / np.where(lam > 0, lam, 1.0), 0.0)
         s = scale * (-np.log1p(-np.minimum(frac, 1.0 - 1e-12))) ** (1.0 / shape)
         times[:, k] = np.where(hit, start + s, np.inf)
     first = np.argmin(times, axis=1)
     t_rel = times[np.arange(n), first]
-    ref_day = rng.integers(7, landmark + 1, n).astype(float)
-    mechanisms = np.array((*MECHANISM_OF_CAUSE, "none", "primary_refractory"))
-    mech_idx = np.where(np.isfinite(t_rel), first, 4)
-    lat["mechanism"] = mechanisms[np.where(lat["refractory"], 5, mech_idx)]
-    lat["latent_relapse_day"] = np.where(lat["refractory"], ref_day, np.ceil(t_rel))
+    ref_day = rng.integers(7, int(P.RESPONSE_DAY) + 1, n).astype(float)
+    t_rel = np.where(lat["refractory"], ref_day, t_rel)
+    t_death = draw_death_times(rng, lat, float(max_days))
 
-    h_h = cumulative_hazards(lat, landmark, float(horizon))
-    lat["true_risk"] = -np.expm1(-h_h.sum(axis=1))
+    death_first = t_death < t_rel
+    rel_day = np.where(death_first | ~np.isfinite(t_rel), np.inf, np.ceil(t_rel))
+    rel_day = np.where(rel_day > max_days, np.inf, rel_day)
+    death_day = np.where(death_first, np.ceil(t_death), np.inf)
+    death_day = np.where(death_day > max_days, np.inf, death_day)
+    mechanisms = np.array((*MECHANISM_OF_CAUSE, "none", "primary_refractory"))
+    mech_idx = np.where(lat["refractory"], 5, first)
+    lat["mechanism"] = mechanisms[np.where(np.isfinite(rel_day), mech_idx, 4)]
+    lat["latent_relapse_day"] = rel_day
+    lat["latent_death_day"] = death_day
+
+    h_h = cumulative_hazards(lat, P.RESPONSE_DAY, 365.0)
     share = np.column_stack([h_h[:, 0], h_h[:, 1] + h_h[:, 2], h_h[:, 3]])
     names = np.array(["antigen_escape", "persistence_loss", "lineage_switch"])
     lat["dominant_mechanism"] = names[np.argmax(share, axis=1)]
@@ -151,7 +185,7 @@ def draw_follow_up(
     early_dropout_prob: float,
     max_days: int,
 ) -> None:
-    """Censoring: administrative data cut, loss to follow-up / NRM, early dropout."""
+    """Censoring (data cut, loss to follow-up, early transfer) of the realised event."""
     n = infusion_day.size
     admin = cut_day - infusion_day
     dropout = rng.exponential(365.25 / dropout_per_year, n)
@@ -159,7 +193,10 @@ def draw_follow_up(
     dropout = np.where(early, rng.uniform(2.0, 60.0, n), dropout)
     follow = np.minimum(np.minimum(admin, dropout), max_days)
     follow = np.maximum(np.floor(follow), 1.0)
-    t_rel = lat["latent_relapse_day"]
-    relapse = np.isfinite(t_rel) & (t_rel <= follow)
+    t_rel, t_death = lat["latent_relapse_day"], lat["latent_death_day"]
+    relapse = t_rel <= follow
+    death = t_death <= follow
     lat["relapse"] = relapse
-    lat["time_days"] = np.where(relapse, np.maximum(t_rel, 1.0), follow).astype(np.int64)
+    lat["death_without_relapse"] = death
+    time = np.where(relapse, t_rel, np.where(death, t_death, follow))
+    lat["time_days"] = np.maximum(time, 1.0).astype(np.int64)

@@ -4,7 +4,9 @@ These are model constants, not user knobs (those live in :class:`SimulationConfi
 Per-disease arrays are indexed in the contract's disease order
 (B-ALL, LBCL, FL, MCL, CLL, MM); per-product arrays in ``PRODUCTS`` order.
 
-Calibration targets chosen (all infused patients unless stated; 12 months = day 365):
+Calibration targets chosen (all infused patients unless stated; 12 months = day 365).
+Relapse rates are cumulative incidences with non-relapse death competing; published
+PFS/RFS count death as an event too, so "1 - PFS" is matched by relapse plus NRM:
 
 * B-ALL: CR/CRi 0.82 (Laetsch 2023) -> ~18 % primary refractory; among patients in
   remission at day 28, 12-month relapse 0.45 (RFS 0.59 in ELIANA responders; reviews
@@ -15,7 +17,8 @@ Calibration targets chosen (all infused patients unless stated; 12 months = day 
   failures in the first month (Vercellino 2020) -> ~25 % primary refractory.
 * MM: ide-cel-like median PFS ~9-12 mo (12-mo progression ~0.50); cilta-cel-like
   12-mo PFS ~0.70-0.75 (progression ~0.27).
-* MCL: 12-mo PFS 53-59 % (brexu-cel real world, TRANSCEND MCL) -> progression ~0.40.
+* MCL: 12-mo PFS 53-59 % (brexu-cel real world, TRANSCEND MCL) -> progression ~0.36
+  plus NRM ~0.09 (progression or death 0.41-0.47).
 * FL: 24-mo PFS 57 %, median 40 mo -> 12-mo progression ~0.25.
 * CLL: median PFS ~9-12 mo -> 12-mo progression ~0.52.
 """
@@ -78,6 +81,8 @@ FUNCTIONAL_FRACTION = 0.0025
 COPIES_PER_CELL_UL = 350.0  # axi-cel flow peak 16 cells/uL vs DLBCL qPCR peak ~5,500
 
 # --- Response and relapse hazards (tuned so the targets in the docstring are met) ---
+# Response is assessed at day 28: relapse hazards of patients in remission start then.
+RESPONSE_DAY = 28.0
 # Primary refractory: logit intercept per disease.
 REFRACTORY_LOGIT = per_disease(
     {"B-ALL": -2.35, "LBCL": -1.45, "FL": -3.4, "MCL": -2.9, "CLL": -1.6, "MM": -2.4}
@@ -88,7 +93,7 @@ ESCAPE_LOG = per_disease(
 )
 # Antigen-positive relapse after loss of functional CAR T (log cumulative hazard).
 POSITIVE_LOG = per_disease(
-    {"B-ALL": -0.85, "LBCL": -0.75, "FL": -1.85, "MCL": -1.15, "CLL": -0.6, "MM": -0.55}
+    {"B-ALL": -0.85, "LBCL": -0.75, "FL": -1.85, "MCL": -1.55, "CLL": -0.6, "MM": -0.55}
 )
 # Antigen-positive hazard while CAR T are still present, relative to POSITIVE_LOG.
 # Small in B-ALL (88 % of relapses during aplasia are CD19-negative); large in
@@ -109,3 +114,36 @@ DENSITY_LOG10 = {"CD19": 3.9, "CD22": 3.45, "CD19/CD22": 3.9, "BCMA": 4.05}
 DENSITY_THRESHOLD = {"CD19": 2000.0, "CD22": 1500.0, "CD19/CD22": 2000.0, "BCMA": 2500.0}
 # LBCL uses the 3,000-molecule CD19 threshold (Nat Med 2021).
 LBCL_CD19_THRESHOLD = 3000.0
+
+# --- Non-relapse mortality (NRM) ---------------------------------------------------
+# Targets (cumulative incidence by day 365 with relapse competing, all infused):
+# LBCL 6 % (German real world, Bethge 2022); MCL 9.1 % (brexu-cel real world, Wang
+# 2023); MM ide-cel ~7 % and cilta-cel 10 % (cilta-cel standard of care, Blood 2025);
+# FL ~5 %, CLL ~7 % and mostly paediatric B-ALL ~4 % are assumptions (domain.md gives
+# no figure); overall ~6 %, inside the 5-10 % published range.
+# Cause-specific hazard h(t) = m * (tox * A exp(-t / TAU) + B exp(-t / TAU_LATE)),
+# t >= 0 days after infusion: an early infection / toxicity phase that fades over the
+# first months (TAU) plus a slowly fading late hazard (late infections, second
+# cancers; TAU_LATE keeps 10-year NRM near twice the 1-year figure, not ten times).
+# A and B are scaled so that a reference patient (m = 1, tox = 1) has cumulative
+# hazard 1 at day 365, NRM_EARLY_SHARE of it from the early phase; about a quarter
+# of the 1-yr NRM then falls before day 28.
+NRM_TAU, NRM_TAU_LATE = 120.0, 730.0
+NRM_EARLY_SHARE = 0.55
+NRM_A = NRM_EARLY_SHARE / (NRM_TAU * -np.expm1(-365.0 / NRM_TAU))
+NRM_B = (1.0 - NRM_EARLY_SHARE) / (NRM_TAU_LATE * -np.expm1(-365.0 / NRM_TAU_LATE))
+# log m at the reference patient (age 60, 3 prior lines, latent factors 0).
+NRM_LOG = per_disease(
+    {"B-ALL": -2.51, "LBCL": -2.54, "FL": -2.93, "MCL": -2.64, "CLL": -2.63, "MM": -2.73}
+)
+# Per-product shift (log). None needed: cilta-cel's higher NRM (10 % vs ide-cel's ~7 %)
+# already follows from its deeper expansion (more grade >= 3 CRS) and fewer relapses.
+NRM_PRODUCT_LOG: dict[str, float] = {}
+NRM_AGE_PER_DECADE = 0.2  # older patients die more often of infection
+NRM_LINES = 0.1  # per prior line (cumulative marrow and immune damage)
+# CAR-HEMATOTOX (CRP, ferritin, cytopenias) stands in as inflammation plus marrow
+# burden: 1-yr NRM 13 % high vs 2 % low in myeloma (JHO 2023).
+NRM_INFLAM, NRM_BURDEN = 0.5, 0.25
+# Grade >= 3 CRS / ICANS: steroids, tocilizumab and ICU stays raise the early
+# (infection / toxicity) phase only.
+NRM_SEVERE_CRS, NRM_SEVERE_ICANS = 0.8, 0.7

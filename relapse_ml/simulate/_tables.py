@@ -9,6 +9,7 @@ from scipy.special import expit, logit
 from relapse_ml.schema import Contract
 from relapse_ml.simulate import _params as P
 from relapse_ml.simulate._config import SimulationConfig
+from relapse_ml.simulate._truth import TRUTH_PAIRS, death_column, risk_column
 
 # Decimals a registry would report for each numeric patient column.
 _PATIENT_DECIMALS = {
@@ -97,9 +98,13 @@ def build_patients(
 
 
 def build_outcomes(
-    rng: np.random.Generator, lat: dict[str, np.ndarray], cfg: SimulationConfig, patient_id
+    rng: np.random.Generator,
+    lat: dict[str, np.ndarray],
+    cfg: SimulationConfig,
+    contract: Contract,
+    patient_id: np.ndarray,
 ) -> pd.DataFrame:
-    """Outcomes table: relapse, time_days, antigen status at relapse (some untested)."""
+    """Outcomes table: relapse, time_days, antigen status at relapse, death without relapse."""
     n = patient_id.size
     relapse = lat["relapse"]
     mech = lat["mechanism"]
@@ -110,14 +115,17 @@ def build_outcomes(
     unknown = rng.random(n) < cfg.unknown_antigen_prob
     status = np.where(unknown, "unknown", status)
     status = np.where(relapse, status, None)
-    return pd.DataFrame(
-        {
-            "patient_id": patient_id,
-            "relapse": _bool_text(relapse),
-            "time_days": lat["time_days"].astype(np.int64),
-            "relapse_antigen": pd.Series(status, dtype=object),
-        }
-    )
+    columns = {
+        "patient_id": patient_id,
+        "relapse": _bool_text(relapse),
+        "time_days": lat["time_days"].astype(np.int64),
+        "relapse_antigen": pd.Series(status, dtype=object),
+        "death_without_relapse": _bool_text(lat["death_without_relapse"]),
+    }
+    # Contract order; a column the contract does not (yet) list goes last.
+    order = [c for c in contract.outcomes.column_names if c in columns]
+    order += [c for c in columns if c not in order]
+    return pd.DataFrame({c: columns[c] for c in order})
 
 
 TRUTH_COLUMNS = (
@@ -130,6 +138,7 @@ TRUTH_COLUMNS = (
     "risk_persistence",
     "primary_refractory",
     "latent_relapse_day",
+    "latent_death_day",
     "t_loss_day",
     "cmax_copies_ug",
     "tmax_day",
@@ -141,31 +150,45 @@ TRUTH_COLUMNS = (
     "z_exhaust",
     "z_suppr",
     "z_inflam",
+    *(risk_column(lm, hz) for lm, hz in TRUTH_PAIRS),
+    *(death_column(lm, hz) for lm, hz in TRUTH_PAIRS),
 )
 
 
-def build_truth(lat: dict[str, np.ndarray], patient_id: np.ndarray) -> pd.DataFrame:
-    """Latent truth: exact landmark risk, realised mechanism and the drivers."""
-    relapse_day = np.where(
-        np.isfinite(lat["latent_relapse_day"]), lat["latent_relapse_day"], np.nan
-    )
-    return pd.DataFrame(
-        {
-            "patient_id": patient_id,
-            "true_risk": np.round(lat["true_risk"], 6),
-            # Latent (uncensored) mechanism, and the one the outcomes table shows.
-            "mechanism": lat["mechanism"].astype(object),
-            "observed_mechanism": np.where(lat["relapse"], lat["mechanism"], "none").astype(object),
-            "dominant_mechanism": lat["dominant_mechanism"].astype(object),
-            "risk_escape": np.round(lat["risk_escape"], 6),
-            "risk_persistence": np.round(lat["risk_persistence"], 6),
-            "primary_refractory": _bool_text(lat["refractory"]),
-            "latent_relapse_day": relapse_day,
-            "t_loss_day": np.round(lat["t_loss"], 1),
-            "cmax_copies_ug": np.round(lat["cmax"], 1),
-            "tmax_day": np.round(lat["tmax"], 2),
-            "product": np.array(P.PRODUCT_NAMES, dtype=object)[lat["product"]],
-            "kmt2a": _bool_text(lat["kmt2a"]),
-            **{z: np.round(lat[z], 4) for z in TRUTH_COLUMNS if z.startswith("z_")},
-        }
-    )
+def _day_or_nan(day: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(day), day, np.nan)
+
+
+def build_truth(
+    lat: dict[str, np.ndarray], incidences: dict[str, np.ndarray], primary: str, patient_id
+) -> pd.DataFrame:
+    """Latent truth: conditional incidences, realised mechanism and events, the drivers.
+
+    ``incidences`` maps every ``true_risk_L*_H*`` / ``true_death_L*_H*`` column to its
+    values; ``primary`` names the one copied to ``true_risk``.
+    """
+    rounded = {name: np.round(values, 6) for name, values in incidences.items()}
+    for lm, hz in TRUTH_PAIRS:  # rounding must not push relapse + death above 1
+        risk, death = rounded[risk_column(lm, hz)], rounded[death_column(lm, hz)]
+        rounded[death_column(lm, hz)] = np.minimum(death, np.round(1.0 - risk, 6))
+    frame = {
+        "patient_id": patient_id,
+        "true_risk": rounded[primary],
+        # Latent (uncensored) mechanism, and the one the outcomes table shows.
+        "mechanism": lat["mechanism"].astype(object),
+        "observed_mechanism": np.where(lat["relapse"], lat["mechanism"], "none").astype(object),
+        "dominant_mechanism": lat["dominant_mechanism"].astype(object),
+        "risk_escape": np.round(lat["risk_escape"], 6),
+        "risk_persistence": np.round(lat["risk_persistence"], 6),
+        "primary_refractory": _bool_text(lat["refractory"]),
+        "latent_relapse_day": _day_or_nan(lat["latent_relapse_day"]),
+        "latent_death_day": _day_or_nan(lat["latent_death_day"]),
+        "t_loss_day": np.round(lat["t_loss"], 1),
+        "cmax_copies_ug": np.round(lat["cmax"], 1),
+        "tmax_day": np.round(lat["tmax"], 2),
+        "product": np.array(P.PRODUCT_NAMES, dtype=object)[lat["product"]],
+        "kmt2a": _bool_text(lat["kmt2a"]),
+        **{z: np.round(lat[z], 4) for z in TRUTH_COLUMNS if z.startswith("z_")},
+        **rounded,
+    }
+    return pd.DataFrame({c: frame[c] for c in TRUTH_COLUMNS})

@@ -3,16 +3,16 @@
 from relapse_ml.task.config import TaskConfig
 from relapse_ml.task.landmark import (
     CENSORING_RULES,
-    KaplanMeier,
+    DEATH_COLUMN,
     LandmarkTask,
     TaskDefinitionError,
     build_landmark_task,
-    censoring_survival,
-    kaplan_meier,
 )
+from relapse_ml.task.survival import KaplanMeier, censoring_survival, kaplan_meier
 
 __all__ = [
     "CENSORING_RULES",
+    "DEATH_COLUMN",
     "KaplanMeier",
     "LandmarkTask",
     "TaskConfig",

@@ -1,38 +1,46 @@
 """The landmark prediction task: who is at risk at day L, their label at H, and their weight.
 
-Contract ("The prediction task"): at landmark day ``L`` the model predicts, for a
-patient still relapse-free and in follow-up at day ``L``, the probability of relapse
-by horizon day ``H``. Patients with ``time_days <= L`` are not part of the task.
+Contract ("The prediction task", version 2): at landmark day ``L`` the model predicts,
+for a patient alive, relapse-free and in follow-up at day ``L``, the cumulative
+incidence of relapse by horizon day ``H`` with non-relapse death as a competing event.
+Patients with ``time_days <= L`` are not part of the task.
 
 Labels and censoring
 --------------------
-For an at-risk patient (``time_days > L``) with observed time ``T`` and relapse
-indicator ``delta``:
+For an at-risk patient (``time_days > L``) with observed time ``T``, relapse
+indicator ``delta`` and death-without-relapse indicator ``death``:
 
 * ``delta = 1`` and ``T <= H``: label 1 (relapse by the horizon);
-* ``T >= H`` (relapse after ``H``, or last follow-up on or after day ``H``): label 0.
+* ``death`` and ``T <= H``: label 0, known: a patient who died without relapse
+  cannot relapse by ``H``. The death is a competing event, never censoring
+  (``death_label`` is 1 for these patients);
+* ``T >= H`` (event after ``H``, or last follow-up on or after day ``H``): label 0.
   A patient last seen relapse-free *on* day ``H`` is known to be relapse-free through
   day ``H``, so the label is known (the contract calls only censoring *before* ``H``
   unknown);
-* ``delta = 0`` and ``T < H``: label unknown. Never counted as "no relapse".
+* no event and ``T < H``: label unknown (loss to follow-up). Never counted as "no
+  relapse". A missing ``death_without_relapse`` (a version-1 folder, or an empty
+  cell) cannot be told from loss to follow-up and is handled as censoring.
 
 ``censoring="ipcw"`` (default) drops the unknown-label patients and weights the others
 by the inverse probability of having had their label observed. With ``C`` the
 censoring time and ``G(t) = P(C > t | T > L)`` the censoring survival function among
-patients at risk at ``L``, a label is observed when ``C >= min(T_relapse, H)`` (ties:
-a relapse on the day of censoring is observed, i.e. relapse happens before censoring),
+patients at risk at ``L``, a label is observed when ``C >= min(T_event, H)`` (ties:
+an event on the day of censoring is observed, i.e. events happen before censoring),
 so every kept patient gets::
 
     w_i = 1 / G(min(T_i, H)-)
 
-``G`` is the Kaplan-Meier estimate with censoring as the event and relapse as the
-censoring, on the at-risk population (this conditions on ``T > L``), with the tie rule
-above: a patient who relapses on day ``t`` is not at risk of being censored on day
-``t``. ``G(t-)`` is the value just before ``t``. For patients followed beyond ``H`` this
-is ``1 / G(H-)``, which equals ``1 / G(H)`` unless someone is censored exactly on day
-``H`` -- and those patients are kept (label 0), so ``G(H-)`` is the consistent choice.
-With these conventions the weights reproduce the Kaplan-Meier relapse estimate exactly:
-``sum(w * label) / sum(w) = 1 - S_KM(H | T > L)``.
+``G`` is the Kaplan-Meier estimate with censoring as the event and either event
+(relapse or death) as the censoring, on the at-risk population (this conditions on
+``T > L``), with the tie rule above. ``G(t-)`` is the value just before ``t``. For
+patients followed beyond ``H`` this is ``1 / G(H-)``, which equals ``1 / G(H)`` unless
+someone is censored exactly on day ``H`` -- and those patients are kept (label 0), so
+``G(H-)`` is the consistent choice. With these conventions the weighted share of
+relapses is the Aalen-Johansen cumulative incidence of relapse:
+``sum(w * label) / sum(w) = CIF_relapse(H | T > L)`` (and, without deaths, the
+Kaplan-Meier ``1 - S(H | T > L)``); likewise ``death_label`` gives the cumulative
+incidence of non-relapse death.
 
 Weights are normalised to mean 1 over the kept patients (a rescaling, so weighted
 metrics are unchanged; the effective sample size is not inflated).
@@ -50,101 +58,15 @@ import numpy as np
 import pandas as pd
 
 from relapse_ml.errors import UserError
+from relapse_ml.task.survival import censoring_survival
 
 CENSORING_RULES = ("ipcw", "exclude")
+DEATH_COLUMN = "death_without_relapse"
 _REQUIRED_COLUMNS = ("patient_id", "relapse", "time_days")
 
 
 class TaskDefinitionError(UserError, ValueError):
     """The landmark task cannot be built from these arguments or outcomes."""
-
-
-@dataclass(frozen=True, eq=False)
-class KaplanMeier:
-    """A right-continuous Kaplan-Meier step function.
-
-    Attributes
-    ----------
-    times : ndarray of float
-        Distinct times at which at least one event occurred, increasing.
-    survival : ndarray of float
-        Survival just after each of ``times`` (``S(times[k])``).
-    at_risk, events : ndarray of float
-        Number at risk and number of events at each of ``times``.
-    """
-
-    times: np.ndarray
-    survival: np.ndarray
-    at_risk: np.ndarray
-    events: np.ndarray
-
-    def __call__(self, t: float | np.ndarray) -> np.ndarray:
-        """Return ``S(t)``: survival including the drops at ``t``."""
-        idx = np.searchsorted(self.times, np.asarray(t, dtype=float), side="right")
-        return np.concatenate([[1.0], self.survival])[idx]
-
-    def left_limit(self, t: float | np.ndarray) -> np.ndarray:
-        """Return ``S(t-)``: survival just before ``t`` (excluding the drops at ``t``)."""
-        idx = np.searchsorted(self.times, np.asarray(t, dtype=float), side="left")
-        return np.concatenate([[1.0], self.survival])[idx]
-
-
-def kaplan_meier(
-    time: np.ndarray, event: np.ndarray, *, censored_at_risk_at_ties: bool = True
-) -> KaplanMeier:
-    """Estimate a survival function by Kaplan-Meier.
-
-    Parameters
-    ----------
-    time : array-like of float
-        Observed times (event or censoring).
-    event : array-like of bool or 0/1
-        1 for an event at ``time``, 0 for censoring at ``time``.
-    censored_at_risk_at_ties : bool, default True
-        The usual convention (True): a subject censored at ``t`` is still at risk
-        for events at ``t`` (events happen first). False removes subjects censored
-        at ``t`` from the risk set at ``t`` (censorings happen first); this is what
-        the censoring distribution needs when relapse precedes censoring at ties,
-        see :func:`censoring_survival`.
-
-    Returns
-    -------
-    KaplanMeier
-        Step function; call it for ``S(t)``, use ``.left_limit`` for ``S(t-)``.
-    """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event).astype(bool)
-    if time.ndim != 1 or time.shape != event.shape:
-        raise ValueError("time and event must be 1-d arrays of the same length")
-    if not np.all(np.isfinite(time)):
-        raise ValueError("time must be finite")
-    uniq, inverse = np.unique(time, return_inverse=True)
-    n_events = np.bincount(inverse, weights=event.astype(float), minlength=uniq.size)
-    n_censored = np.bincount(inverse, weights=(~event).astype(float), minlength=uniq.size)
-    n_total = n_events + n_censored
-    # number with time >= t, for each distinct t
-    at_risk = time.size - np.concatenate([[0.0], np.cumsum(n_total)[:-1]])
-    if not censored_at_risk_at_ties:
-        at_risk = at_risk - n_censored
-    has_event = n_events > 0
-    factors = 1.0 - n_events[has_event] / at_risk[has_event]
-    return KaplanMeier(
-        times=uniq[has_event],
-        survival=np.cumprod(factors),
-        at_risk=at_risk[has_event],
-        events=n_events[has_event],
-    )
-
-
-def censoring_survival(time: np.ndarray, relapse: np.ndarray) -> KaplanMeier:
-    """Kaplan-Meier estimate of the censoring survival ``G(t) = P(C > t)``.
-
-    Censoring (``relapse`` false) is the event and relapse is the censoring; at a
-    tie a relapse happens before the censoring, so patients relapsing at ``t`` are
-    not at risk of being censored at ``t``.
-    """
-    relapse = np.asarray(relapse).astype(bool)
-    return kaplan_meier(time, ~relapse, censored_at_risk_at_ties=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,6 +79,11 @@ class LandmarkTask:
         Patients in the task (input order), one per row of ``label`` and ``weight``.
     label : ndarray of int
         1 when relapse occurred on or before ``horizon_days``, else 0.
+    death_label : ndarray of int
+        1 when the patient died without relapse on or before ``horizon_days``, else 0
+        (never 1 together with ``label``).
+    time : ndarray of float
+        Observed ``time_days`` of each kept patient (event or last follow-up).
     weight : ndarray of float
         Inverse-probability-of-censoring weights normalised to mean 1 (``ipcw``),
         or all 1 (``exclude``). Always > 0: excluded patients are dropped.
@@ -173,6 +100,14 @@ class LandmarkTask:
         At-risk patients censored before ``H``: unknown label, dropped.
     n_task, n_events, n_non_events : int
         Patients kept, and how many have label 1 and 0.
+    n_deaths_before_horizon : int
+        Kept patients who died without relapse by ``H`` (label 0, known).
+    competing_death : {"known", "partial", "unknown"}
+        Whether deaths without relapse could be told from loss to follow-up: for
+        every at-risk patient without relapse (``known``), for some (``partial``:
+        empty cells), or for none (``unknown``: a version-1 outcomes table).
+    n_death_status_unknown : int
+        At-risk patients without relapse whose ``death_without_relapse`` is missing.
     censoring_survival_at_horizon : float
         ``G(H- | T > L)`` (``ipcw``); NaN for ``exclude``.
     max_weight : float
@@ -181,6 +116,8 @@ class LandmarkTask:
 
     patient_ids: np.ndarray
     label: np.ndarray
+    death_label: np.ndarray
+    time: np.ndarray
     weight: np.ndarray
     landmark_day: int
     horizon_days: int
@@ -194,6 +131,9 @@ class LandmarkTask:
     n_non_events: int
     censoring_survival_at_horizon: float
     max_weight: float
+    n_deaths_before_horizon: int
+    competing_death: str
+    n_death_status_unknown: int
 
     def to_params(self) -> dict[str, str | int | float]:
         """Return the task definition and counts as flat MLflow-ready parameters."""
@@ -202,7 +142,8 @@ class LandmarkTask:
             "horizon_days": self.horizon_days,
             "censoring_rule": self.censoring_rule,
             "censoring_weighting": (
-                "1/G(min(T,H)-|T>L), G by Kaplan-Meier on censoring; weights normalised to mean 1"
+                "1/G(min(T,H)-|T>L), G by Kaplan-Meier on loss to follow-up (relapse and "
+                "death without relapse are events, not censoring); weights normalised to mean 1"
                 if self.censoring_rule == "ipcw"
                 else "censored-before-horizon patients excluded; weight 1"
             ),
@@ -213,6 +154,9 @@ class LandmarkTask:
             "n_task": self.n_task,
             "n_events": self.n_events,
             "n_non_events": self.n_non_events,
+            "n_deaths_before_horizon": self.n_deaths_before_horizon,
+            "competing_death": self.competing_death,
+            "n_death_status_unknown": self.n_death_status_unknown,
             "max_weight": round(float(self.max_weight), 6),
         }
         if self.censoring_rule == "ipcw":
@@ -224,8 +168,28 @@ class LandmarkTask:
     def frame(self) -> pd.DataFrame:
         """Return ``patient_id``, ``label`` and ``weight`` as a DataFrame."""
         return pd.DataFrame(
-            {"patient_id": self.patient_ids, "label": self.label, "weight": self.weight}
+            {
+                "patient_id": self.patient_ids,
+                "label": self.label,
+                "death_label": self.death_label,
+                "weight": self.weight,
+            }
         )
+
+
+def _death_status(outcomes: pd.DataFrame, relapse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (died without relapse, status unknown) per row; no column = all unknown."""
+    if DEATH_COLUMN not in outcomes.columns:
+        return np.zeros(relapse.size, dtype=bool), ~relapse
+    column = outcomes[DEATH_COLUMN].astype("boolean")
+    unknown = column.isna().to_numpy() & ~relapse
+    death = column.fillna(False).to_numpy(dtype=bool)
+    if (death & relapse).any():
+        pid = outcomes["patient_id"].to_numpy()[death & relapse][0]
+        raise TaskDefinitionError(
+            f"outcomes: patient {pid} has both relapse and death_without_relapse true"
+        )
+    return death, unknown
 
 
 def _check_outcomes(outcomes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -262,7 +226,8 @@ def build_landmark_task(
     Parameters
     ----------
     outcomes : DataFrame
-        Canonical outcomes table (``patient_id``, ``relapse``, ``time_days``).
+        Canonical outcomes table (``patient_id``, ``relapse``, ``time_days``; optional
+        ``death_without_relapse``, nullable boolean).
     landmark_day : int, default 28
         ``L``: patients with ``time_days <= L`` are not part of the task.
     horizon_days : int, default 365
@@ -295,22 +260,29 @@ def build_landmark_task(
             f"unknown censoring rule {censoring!r}; expected one of {', '.join(CENSORING_RULES)}"
         )
     ids, relapse, time = _check_outcomes(outcomes)
+    death, death_unknown = _death_status(outcomes, relapse)
     at_risk = time > landmark_day
     if not at_risk.any():
         raise TaskDefinitionError(
-            f"no patient is relapse-free and in follow-up after landmark day {landmark_day} "
-            f"({ids.size} patient(s) in the outcomes table)"
+            f"no patient is alive, relapse-free and in follow-up after landmark day "
+            f"{landmark_day} ({ids.size} patient(s) in the outcomes table)"
         )
     ids, relapse, time = ids[at_risk], relapse[at_risk], time[at_risk]
-    label = (relapse & (time <= horizon_days)).astype(int)
-    known = (label == 1) | (time >= horizon_days)
+    death, death_unknown = death[at_risk], death_unknown[at_risk]
+    by_horizon = time <= horizon_days
+    label = (relapse & by_horizon).astype(int)
+    death_label = (death & by_horizon).astype(int)
+    known = (label == 1) | (death_label == 1) | (time >= horizon_days)
     if not known.any():
         raise TaskDefinitionError(
             f"all {ids.size} at-risk patient(s) are censored before horizon day "
             f"{horizon_days}: no label is known"
         )
+    n_unknown = int(death_unknown.sum())
+    no_relapse = int((~relapse).sum())
+    competing = "known" if n_unknown == 0 else "unknown" if n_unknown == no_relapse else "partial"
     if censoring == "ipcw":
-        g = censoring_survival(time, relapse)
+        g = censoring_survival(time, relapse | death)
         g_horizon = float(g.left_limit(float(horizon_days)))
         # G(t-) > 0 for every kept patient: they are at risk of censoring up to t.
         raw = 1.0 / g.left_limit(np.minimum(time[known], horizon_days))
@@ -323,6 +295,8 @@ def build_landmark_task(
     return LandmarkTask(
         patient_ids=ids[known].astype(str),
         label=kept_label,
+        death_label=death_label[known],
+        time=time[known],
         weight=weight.astype(float),
         landmark_day=int(landmark_day),
         horizon_days=int(horizon_days),
@@ -336,4 +310,7 @@ def build_landmark_task(
         n_non_events=int(known.sum()) - n_events,
         censoring_survival_at_horizon=g_horizon,
         max_weight=float(weight.max()),
+        n_deaths_before_horizon=int(death_label[known].sum()),
+        competing_death=competing,
+        n_death_status_unknown=n_unknown,
     )

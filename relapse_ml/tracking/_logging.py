@@ -101,6 +101,7 @@ class RunRecorder:
         output_example: pd.DataFrame,
         pip_requirements: list[str],
         model_config: dict[str, str] | None = None,
+        default_landmark: int = 28,
     ) -> LoggedModel:
         """Log the pyfunc (models-from-code, skops artifact) with a signature and a synthetic example.
 
@@ -113,7 +114,7 @@ class RunRecorder:
             )
         sha256 = file_sha256(artifact_file)
         code = resources.files("relapse_ml.tracking").joinpath("_pyfunc_code.py")
-        signature = request_signature(input_example, output_example)
+        signature = request_signature(input_example, output_example, default_landmark)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(code),
@@ -127,8 +128,13 @@ class RunRecorder:
         return LoggedModel(self.run_id, info.model_uri, self.experiment_id, sha256)
 
 
-def request_signature(input_example: pd.DataFrame, output_example: pd.DataFrame) -> ModelSignature:
+def request_signature(
+    input_example: pd.DataFrame, output_example: pd.DataFrame, default_landmark: int = 28
+) -> ModelSignature:
     """The model signature: contract columns (required as the contract says) plus ``measurements``.
+
+    Params: ``top_k`` (drivers per patient) and ``landmark`` (the landmark day that
+    scores the request; default the model's first).
 
     Patient columns are typed ``any``: the contract validation inside the model
     checks them cell by cell and rejects a bad patient with a reason, which
@@ -145,7 +151,12 @@ def request_signature(input_example: pd.DataFrame, output_example: pd.DataFrame)
             "ignore", message="Hint: Inferred schema contains integer", category=UserWarning
         )
         outputs = infer_signature(input_example, output_example).outputs
-    params = ParamSchema([ParamSpec("top_k", DataType.long, 3)])
+    params = ParamSchema(
+        [
+            ParamSpec("top_k", DataType.long, 3),
+            ParamSpec("landmark", DataType.long, int(default_landmark)),
+        ]
+    )
     return ModelSignature(inputs=Schema(columns), outputs=outputs, params=params)
 
 

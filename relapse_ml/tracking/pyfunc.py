@@ -36,6 +36,20 @@ class RelapseRiskPyfunc(mlflow.pyfunc.PythonModel):
     def predict(
         self, context, model_input: pd.DataFrame, params: dict | None = None
     ) -> pd.DataFrame:
-        """Score ``model_input`` (see module docstring); ``params`` may set ``top_k``."""
-        top_k = int((params or {}).get("top_k", 3))
-        return score_request(self.model, model_input, top_k=top_k, model_version=self.model_version)
+        """Score ``model_input`` (see module docstring); ``params`` may set ``top_k`` and ``landmark``.
+
+        Raises
+        ------
+        LandmarkNotTrainedError
+            ``landmark`` is not one the model was trained for (the message names them).
+        """
+        params = params or {}
+        top_k = int(params.get("top_k", 3))
+        landmark = params.get("landmark")
+        return score_request(
+            self.model,
+            model_input,
+            top_k=top_k,
+            model_version=self.model_version,
+            landmark=None if landmark is None else int(landmark),
+        )

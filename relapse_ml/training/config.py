@@ -63,21 +63,20 @@ class TrainConfig:
     promotion: PromotionConfig
     risk_bands: RiskBands
 
-    def __post_init__(self) -> None:
-        if self.task.horizon_days <= self.landmark_day:
-            raise ValueError(
-                f"task.horizon_days ({self.task.horizon_days}) must exceed the landmark day "
-                f"({self.landmark_day})"
-            )
-
     @property
     def landmark_day(self) -> int:
-        """The landmark day L (owned by the feature options)."""
-        return self.features.landmark_day
+        """The first landmark day: the default for scoring."""
+        return self.task.first_landmark
+
+    def features_at(self, landmark_day: int) -> FeatureConfig:
+        """The feature options for the model at ``landmark_day`` (data known by that day)."""
+        return dataclasses.replace(self.features, landmark_day=landmark_day)
 
     def to_params(self) -> dict[str, str]:
-        """Flatten to ``section.key`` -> text, for MLflow params."""
-        return {k: str(v) for k, v in _flatten(dataclasses.asdict(self)).items()}
+        """Flatten to ``section.key`` -> text, for MLflow params (landmarks come from ``task``)."""
+        flat = _flatten(dataclasses.asdict(self))
+        flat.pop("features.landmark_day", None)
+        return {k: str(v) for k, v in flat.items()}
 
 
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -44,6 +44,7 @@ from relapse_ml.modeling import (
     select_model,
     split_train_test,
 )
+from relapse_ml.modeling.incidence import IncidenceCurve
 from relapse_ml.task import LandmarkTask, build_landmark_task
 from relapse_ml.training.config import TrainConfig
 
@@ -55,7 +56,13 @@ ANTICIPATED_C_STATISTIC = 0.75
 
 @dataclass(frozen=True)
 class TaskData:
-    """The landmark task's patients, model input, labels, weights and split."""
+    """One landmark's task at the primary horizon, and everyone at risk at that landmark.
+
+    ``patients``, ``model_input``, ``label``, ``weight``, ``train`` and ``test`` are the
+    task's rows (known label at the primary horizon); ``at_risk_*`` hold every patient
+    alive, relapse-free and in follow-up at the landmark (the curve and the other
+    horizons need them), with ``at_risk_test`` marking the held-out ones.
+    """
 
     task: LandmarkTask
     patients: pd.DataFrame
@@ -64,48 +71,97 @@ class TaskData:
     weight: np.ndarray
     train: np.ndarray
     test: np.ndarray
+    at_risk_input: pd.DataFrame
+    at_risk_outcomes: pd.DataFrame
+    at_risk_test: np.ndarray
+
+    @property
+    def landmark_day(self) -> int:
+        """The landmark day L of this task."""
+        return self.task.landmark_day
 
     def rows(self, which: np.ndarray) -> pd.DataFrame:
-        """Model input of the patients at positions ``which``."""
+        """Model input of the task's patients at positions ``which``."""
         return self.model_input.iloc[which].reset_index(drop=True)
 
 
-def task_data(
-    patients: pd.DataFrame, measurements: pd.DataFrame, outcomes: pd.DataFrame, config: TrainConfig
-) -> TaskData:
-    """Who is at risk at L, their label by H and weight, and the held-out split."""
-    task = build_landmark_task(
-        outcomes, config.landmark_day, config.task.horizon_days, config.task.censoring
-    )
-    order = pd.Index(patients["patient_id"].astype(str)).get_indexer(task.patient_ids)
+def held_out_patients(
+    patients: pd.DataFrame, outcomes: pd.DataFrame, config: TrainConfig
+) -> frozenset[str]:
+    """The held-out patients, chosen once among those at risk at the first landmark.
+
+    Every landmark's task and every horizon use this one split, so no patient trains a
+    model at one landmark and tests another's. Stratified by relapse by the primary
+    horizon (a patient censored earlier counts as 0 for the stratification only).
+    """
+    first = config.landmark_day
+    at_risk = outcomes[pd.to_numeric(outcomes["time_days"]) > first]
+    ids = at_risk["patient_id"].astype(str).to_numpy()
+    order = pd.Index(patients["patient_id"].astype(str)).get_indexer(ids)
     if (order < 0).any():
-        missing = np.asarray(task.patient_ids)[order < 0][:5]
+        missing = ids[order < 0][:5]
         raise ValueError(
             f"outcomes name patients missing from the patients table: {', '.join(missing)}"
         )
-    task_patients = patients.iloc[order].reset_index(drop=True)
-    task_measurements = measurements[measurements["patient_id"].isin(set(task.patient_ids))]
-    label = np.asarray(task.label, dtype=int)
-    train, test = split_train_test(
-        task_patients,
-        label,
+    stratum = (
+        at_risk["relapse"].to_numpy(dtype=bool)
+        & (pd.to_numeric(at_risk["time_days"]).to_numpy() <= config.task.horizon_days)
+    ).astype(int)
+    _, test = split_train_test(
+        patients.iloc[order].reset_index(drop=True),
+        stratum,
         strategy=config.split.strategy,
         test_fraction=config.split.test_fraction,
         seed=config.seed,
         test_sites=list(config.split.test_sites) or None,
     )
+    return frozenset(ids[test])
+
+
+def task_data(
+    patients: pd.DataFrame,
+    measurements: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    config: TrainConfig,
+    *,
+    landmark_day: int,
+    test_ids: frozenset[str],
+) -> TaskData:
+    """Who is at risk at ``landmark_day``, their label by the primary horizon and weight."""
+    task = build_landmark_task(
+        outcomes, landmark_day, config.task.horizon_days, config.task.censoring
+    )
+    at_risk = outcomes[pd.to_numeric(outcomes["time_days"]) > landmark_day].reset_index(drop=True)
+    at_risk_ids = at_risk["patient_id"].astype(str)
+    order = pd.Index(patients["patient_id"].astype(str)).get_indexer(at_risk_ids)
+    if (order < 0).any():
+        missing = at_risk_ids[order < 0].head(5)
+        raise ValueError(
+            f"outcomes name patients missing from the patients table: {', '.join(missing)}"
+        )
+    at_risk_patients = patients.iloc[order].reset_index(drop=True)
+    at_risk_input = attach_measurements(
+        at_risk_patients, measurements[measurements["patient_id"].isin(set(at_risk_ids))]
+    )
+    rows = pd.Index(at_risk_ids).get_indexer(task.patient_ids)
+    in_test = np.asarray([pid in test_ids for pid in task.patient_ids], dtype=bool)
     return TaskData(
         task=task,
-        patients=task_patients,
-        model_input=attach_measurements(task_patients, task_measurements),
-        label=label,
+        patients=at_risk_patients.iloc[rows].reset_index(drop=True),
+        model_input=at_risk_input.iloc[rows].reset_index(drop=True),
+        label=np.asarray(task.label, dtype=int),
         weight=np.asarray(task.weight, dtype=float),
-        train=train,
-        test=test,
+        train=np.flatnonzero(~in_test),
+        test=np.flatnonzero(in_test),
+        at_risk_input=at_risk_input,
+        at_risk_outcomes=at_risk,
+        at_risk_test=at_risk_ids.isin(test_ids).to_numpy(),
     )
 
 
-def fit_champion(data: TaskData, config: TrainConfig, families_dir: Path | None) -> SelectionResult:
+def fit_champion(
+    data: TaskData, config: TrainConfig, families_dir: Path | None, *, n_jobs: int = 1
+) -> SelectionResult:
     """Select the family, hyper-parameters and calibration by CV; refit on the training split."""
     available = load_model_families(families_dir) if families_dir else default_model_families()
     by_name = {family.name: family for family in available}
@@ -118,7 +174,7 @@ def fit_champion(data: TaskData, config: TrainConfig, families_dir: Path | None)
         data.label[data.train],
         data.weight[data.train],
         [by_name[name] for name in selection.families],
-        features=LandmarkFeatures.from_config(config.features),
+        features=LandmarkFeatures.from_config(config.features_at(data.landmark_day)),
         cv_repeats=selection.cv_repeats,
         cv_folds=selection.cv_folds,
         n_candidates=selection.n_candidates,
@@ -126,6 +182,7 @@ def fit_champion(data: TaskData, config: TrainConfig, families_dir: Path | None)
         selection_metric=selection.selection_metric,
         seed=config.seed,
         calibration_folds=selection.calibration_folds,
+        n_jobs=n_jobs,
     )
 
 
@@ -153,7 +210,7 @@ def evaluate_on_test(
     risk = selection.model.predict_proba(x_test)[:, 1]
     metrics = metrics_with_ci(y_test, risk, w_test, seed=seed, n_boot=n_boot)
     baseline = route_sample_weight(
-        clinical_baseline_model(landmark_day=config.landmark_day, random_state=seed)
+        clinical_baseline_model(landmark_day=data.landmark_day, random_state=seed)
     )
     with config_context(enable_metadata_routing=True):
         baseline.fit(data.rows(data.train), y[data.train], sample_weight=w[data.train])
@@ -163,10 +220,9 @@ def evaluate_on_test(
     ).items():
         metrics[f"baseline_{name}"] = value
     metrics["auroc_gain_over_baseline"] = metrics["auroc"] - metrics["baseline_auroc"]
-    if truth is not None and "true_risk" in truth:
-        true_risk = truth.set_index(truth["patient_id"].astype(str))["true_risk"]
-        oracle = true_risk.reindex(np.asarray(data.task.patient_ids)[data.test])
-        oracle = oracle.to_numpy(dtype=float)
+    oracle = true_incidence(truth, data.landmark_day, config.task.horizon_days)
+    if oracle is not None:
+        oracle = oracle.reindex(np.asarray(data.task.patient_ids)[data.test]).to_numpy(dtype=float)
         known = np.isfinite(oracle)
         if known.any():
             metrics["oracle_auroc"] = auroc(y_test[known], oracle[known], w_test[known])
@@ -175,6 +231,22 @@ def evaluate_on_test(
     metrics.update(size_figures)
     metrics = {k: float(v) for k, v in metrics.items()}
     return HeldOutEvaluation(risk, y_test, w_test, metrics, warnings)
+
+
+def true_incidence(truth: pd.DataFrame | None, landmark_day: int, horizon: int) -> pd.Series | None:
+    """The simulator's true relapse incidence at (L, H) by patient_id, when it has one.
+
+    ``true_risk_L{L}_H{H}`` (simulator of contract version 2), or ``true_risk`` for the
+    day-28 landmark and day-365 horizon it always meant.
+    """
+    if truth is None:
+        return None
+    column = f"true_risk_L{landmark_day}_H{horizon}"
+    if column not in truth and (landmark_day, horizon) == (28, 365):
+        column = "true_risk"
+    if column not in truth:
+        return None
+    return truth.set_index(truth["patient_id"].astype(str))[column]
 
 
 def sample_size_check(
@@ -233,9 +305,9 @@ def held_out_tables_and_figures(
 
 def build_artifact(
     data: TaskData, selection: SelectionResult, evaluation: HeldOutEvaluation, config: TrainConfig,
-    schema_version: int,
+    schema_version: int, curve: IncidenceCurve | None = None,
 ) -> RelapseRiskModel:  # fmt: skip
-    """The served artifact: champion, catalogue, training reference, bands, headline metrics."""
+    """The served model at one landmark: champion, curve, catalogue, reference, bands, metrics."""
     classifier = selection.model
     steps = fitted_pipeline(classifier).named_steps
     x_train = data.rows(data.train)
@@ -251,17 +323,19 @@ def build_artifact(
     return RelapseRiskModel(
         classifier=classifier,
         catalogue=tuple(selection.catalogue),
-        landmark_day=config.landmark_day,
+        landmark_day=data.landmark_day,
         horizon_days=config.task.horizon_days,
         schema_version=schema_version,
         package_version=package_version(),
         family=selection.chosen_family,
         calibration_method=selection.calibration_method,
-        risk_bands=config.risk_bands,
+        risk_bands=config.risk_bands.for_landmark(data.landmark_day),
         reference=reference,
         trained_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         metrics={k: v for k, v in evaluation.metrics.items() if headline_metric(k)},
         model_name=config.registered_name,
+        horizons_days=tuple(config.task.horizons_days),
+        curve=curve,
     )
 
 
@@ -280,7 +354,9 @@ def run_parameters(
         "schema_version": str(schema_version),
         "package_version": package_version(),
         "landmark_day": str(config.landmark_day),
+        "landmarks_days": ",".join(str(d) for d in config.task.landmarks_days),
         "horizon_days": str(config.task.horizon_days),
+        "horizons_days": ",".join(str(h) for h in config.task.horizons_days),
         "censoring_rule": data.task.censoring_rule,
         "split.n_train": str(len(data.train)),
         "split.n_test": str(len(data.test)),

@@ -14,20 +14,28 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from relapse_ml.artifact import RelapseRiskModel
+from relapse_ml.artifact import LandmarkModels, RelapseRiskModel
 from relapse_ml.explain import cohort_explanations
 from relapse_ml.modeling import SelectionResult
 from relapse_ml.schema import load_contract
-from relapse_ml.task import LandmarkTask
+from relapse_ml.task import DEATH_COLUMN, LandmarkTask, build_landmark_task
 from relapse_ml.training.config import TrainConfig
+from relapse_ml.training.curves import evaluate_curve, fit_curve
 from relapse_ml.training.steps import (
+    HeldOutEvaluation,
+    TaskData,
     build_artifact,
     evaluate_on_test,
     fit_champion,
+    held_out_patients,
     held_out_tables_and_figures,
     run_parameters,
     task_data,
 )
+
+# Model selection and calibration fit their folds on both of the machine's cores
+# (results do not depend on it: every fold is seeded and single-threaded).
+TRAINING_PROCESSES = 2
 
 
 @dataclass
@@ -36,10 +44,10 @@ class TrainingResult:
 
     Attributes
     ----------
-    model : RelapseRiskModel
-        The artifact to serve.
+    model : LandmarkModels
+        The artifact to serve: one model per landmark.
     task : LandmarkTask
-        The landmark task (labels, weights, counts).
+        The first landmark's task at the primary horizon (labels, weights, counts).
     selection : SelectionResult
         CV results of every candidate.
     params : dict of str to str
@@ -58,7 +66,7 @@ class TrainingResult:
         Test patients' model input (kept in memory only, never logged).
     """
 
-    model: RelapseRiskModel
+    model: LandmarkModels
     task: LandmarkTask
     selection: SelectionResult
     params: dict[str, str]
@@ -81,7 +89,7 @@ def train_relapse_model(
     truth: pd.DataFrame | None = None,
     families_dir: Path | None = None,
 ) -> TrainingResult:
-    """Build the landmark task, select and calibrate a model, evaluate it on held-out patients.
+    """Train one model per landmark with its risk curve; evaluate every pair on held-out patients.
 
     Parameters
     ----------
@@ -90,33 +98,129 @@ def train_relapse_model(
     config : TrainConfig
         Training options (task, split, selection, evaluation, bands, seed).
     truth : DataFrame, optional
-        The simulator's ``truth.csv`` (``patient_id``, ``true_risk``): adds oracle metrics.
+        The simulator's ``truth.csv`` (``patient_id``, ``true_risk``, and
+        ``true_risk_L{L}_H{H}``): adds oracle metrics.
     families_dir : Path, optional
         Folder of model-family YAML specs (default: the shipped ``models/``).
 
     Returns
     -------
     TrainingResult
+        The first landmark's primary pair gives the unsuffixed metrics (promotion
+        uses them), the tables and figures; every (L, H) pair adds metrics suffixed
+        ``_L{L}_H{H}`` and a row of ``risk_curve_metrics.csv``.
     """
-    schema_version = load_contract().version
-    data = task_data(patients, measurements, outcomes, config)
-    selection = fit_champion(data, config, families_dir)
-    evaluation = evaluate_on_test(data, selection, config, truth)
+    test_ids = held_out_patients(patients, outcomes, config)
+    fits = [
+        _fit_landmark(
+            patients, measurements, outcomes, config, landmark, test_ids, truth, families_dir
+        )
+        for landmark in config.task.landmarks_days
+    ]
+    primary = fits[0]
+    data, selection, evaluation = primary.data, primary.selection, primary.evaluation
     tables, figures = held_out_tables_and_figures(data, selection, evaluation, config)
-    artifact = build_artifact(data, selection, evaluation, config, schema_version)
     x_test = data.rows(data.test)
-    explain_tables, explain_figures = cohort_explanations(artifact, x_test)
+    explain_tables, explain_figures = cohort_explanations(primary.model, x_test)
+    metrics = dict(evaluation.metrics)
+    for fit in fits:
+        metrics.update(fit.pair_metrics)
+    metrics.update(_competing_shift(outcomes, config))
+    warnings = list(evaluation.warnings)
+    if data.task.competing_death == "unknown":
+        warnings.append(
+            "The outcomes have no death_without_relapse column (contract version 1): deaths "
+            "cannot be told from loss to follow-up and are handled as censoring, so relapse "
+            "risks are the censoring-only answer (too high when patients die without relapse)."
+        )
+    curve_table = pd.concat([fit.pair_table for fit in fits], ignore_index=True)
     return TrainingResult(
-        model=artifact,
+        model=LandmarkModels(tuple(fit.model for fit in fits)),
         task=data.task,
         selection=selection,
-        params=run_parameters(data, selection, config, schema_version),
-        metrics=evaluation.metrics,
-        tables={**explain_tables, **tables},
+        params=_parameters(fits, config),
+        metrics=metrics,
+        tables={**explain_tables, **tables, "risk_curve_metrics.csv": curve_table},
         figures={**figures, **explain_figures},
-        warnings=evaluation.warnings,
+        warnings=warnings,
         test_risk=evaluation.risk,
         test_label=evaluation.label,
         test_weight=evaluation.weight,
         test_input=x_test,
     )
+
+
+@dataclass(frozen=True)
+class _LandmarkFit:
+    data: TaskData
+    selection: SelectionResult
+    evaluation: HeldOutEvaluation
+    model: RelapseRiskModel
+    pair_metrics: dict[str, float]
+    pair_table: pd.DataFrame
+
+
+def _fit_landmark(
+    patients, measurements, outcomes, config, landmark, test_ids, truth, families_dir
+) -> _LandmarkFit:
+    """Task, champion, held-out evaluation, curve and served model at one landmark."""
+    data = task_data(
+        patients, measurements, outcomes, config, landmark_day=landmark, test_ids=test_ids
+    )
+    selection = fit_champion(data, config, families_dir, n_jobs=TRAINING_PROCESSES)
+    evaluation = evaluate_on_test(data, selection, config, truth)
+    curve = fit_curve(data, selection, config)
+    model = build_artifact(
+        data, selection, evaluation, config, load_contract().version, curve=curve
+    )
+    pair_metrics, pair_table = evaluate_curve(data, model, config, truth)
+    return _LandmarkFit(data, selection, evaluation, model, pair_metrics, pair_table)
+
+
+def _competing_shift(outcomes: pd.DataFrame, config: TrainConfig) -> dict[str, float]:
+    """Observed incidence at (first landmark, primary horizon), deaths competing or censored.
+
+    The difference is how much lower the risks are now that deaths compete; both are
+    weighted shares over every patient at risk (Aalen-Johansen and Kaplan-Meier).
+    """
+    landmark, horizon, rule = config.landmark_day, config.task.horizon_days, config.task.censoring
+    competing = build_landmark_task(outcomes, landmark, horizon, rule)
+    censored = build_landmark_task(
+        outcomes.drop(columns=DEATH_COLUMN, errors="ignore"), landmark, horizon, rule
+    )
+    return {
+        "observed_incidence_competing": float(
+            np.average(competing.label, weights=competing.weight)
+        ),
+        "observed_incidence_censoring_only": float(
+            np.average(censored.label, weights=censored.weight)
+        ),
+    }
+
+
+def _parameters(fits: list[_LandmarkFit], config: TrainConfig) -> dict[str, str]:
+    """The first landmark's run parameters, then each later landmark's champion and task."""
+    primary = fits[0]
+    params = run_parameters(primary.data, primary.selection, config, load_contract().version)
+    for fit in fits[1:]:
+        landmark, task = fit.data.landmark_day, fit.data.task
+        params[f"landmark_{landmark}.chosen_family"] = fit.selection.chosen_family
+        params[f"landmark_{landmark}.calibration_method"] = fit.selection.calibration_method
+        params.update(
+            {f"landmark_{landmark}.task.{k}": str(v) for k, v in task.to_params().items()}
+        )
+    return {**params, **_curve_parameters(fits)}
+
+
+def _curve_parameters(fits: list[_LandmarkFit]) -> dict[str, str]:
+    """Which curve factors are models and which are constant shares (too few events)."""
+    out = {}
+    for fit in fits:
+        curve = fit.model.curve
+        constant = sorted(name for name, f in curve.factors.items() if f.estimator is None)
+        out[f"curve.L{fit.data.landmark_day}.constant_factors"] = ",".join(constant) or "none"
+    out["curve.model"] = (
+        "risk at the primary horizon from the champion; other horizons and non-relapse death as "
+        "L2 logistic conditional factors in [0, 1] (monotone, adding up to at most 1)"
+    )
+    return out

@@ -4,7 +4,17 @@
 column, row and patient) and returns the usable patients' rows as canonical
 typed tables: patients (numbers, integers and booleans as float64, categories as
 Categorical, dates as datetime64), measurements (day int64, marker Categorical,
-value float64, unit and qualifier text) and outcomes (relapse bool, time_days int64).
+value float64, unit and qualifier text) and outcomes (relapse bool, time_days int64,
+relapse_antigen Categorical, death_without_relapse nullable ``"boolean"``).
+
+``outcomes["death_without_relapse"]`` (contract version 2) is always there, of pandas
+nullable dtype ``"boolean"``: True/False where the file gives it, ``pd.NA`` where the
+cell is empty (unknown for that patient). A version-1 folder, whose outcomes file has
+no such column, is valid and gets the column with every value ``pd.NA``; so
+``outcomes["death_without_relapse"].isna().all()`` tells a caller that the data cannot
+tell a death from loss to follow-up (an outcomes file whose column is present but
+entirely empty says the same, and is treated the same). A row with both ``relapse``
+and ``death_without_relapse`` true is a per-patient problem of that column.
 """
 
 from __future__ import annotations
@@ -54,7 +64,9 @@ class ValidatedData:
         Rows of patients without any problem (measurements of unknown or
         rejected patients are left out).
     outcomes : DataFrame or None
-        Outcomes of usable patients, when the folder has an outcomes table.
+        Outcomes of usable patients, when the folder has an outcomes table; its
+        ``death_without_relapse`` column is nullable ``"boolean"``, all ``pd.NA``
+        when the file has no such column (see the module docstring).
     report : ValidationReport
         Every problem found.
     input_patient_ids : tuple of str
@@ -145,6 +157,9 @@ def _canonical_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["relapse"] = out["relapse"].to_numpy() == 1.0
     out["time_days"] = out["time_days"].to_numpy(dtype="float64").astype("int64")
+    # parse_table gives 1.0/0.0/NaN, NaN also for every row when the file lacks the column.
+    death = out["death_without_relapse"].to_numpy(dtype="float64", na_value=np.nan)
+    out["death_without_relapse"] = pd.arrays.BooleanArray(death == 1.0, np.isnan(death))
     out["patient_id"] = out["patient_id"].astype(str)
     return out.reset_index(drop=True)
 

@@ -237,16 +237,31 @@ def check_marker_maxima(table: TypedTable, contract: Contract, collector: Proble
 
 
 def check_outcome_consistency(table: TypedTable, collector: ProblemCollector) -> None:
-    """``relapse_antigen`` is empty unless ``relapse`` is true."""
+    """The rules between outcome columns, each a problem of that patient's row.
+
+    ``relapse_antigen`` is empty unless ``relapse`` is true; ``death_without_relapse``
+    is never true together with ``relapse`` (an empty cell, unknown, is allowed).
+    """
     frame = table.frame
-    contradicts = (frame["relapse"].to_numpy() == 0.0) & frame["relapse_antigen"].notna().to_numpy()
-    collector.add_rows(
+    relapse = frame["relapse"].to_numpy(dtype="float64", na_value=np.nan)
+    report = partial(
+        collector.add_rows,
         kind=PER_PATIENT,
         table="outcomes",
-        column="relapse_antigen",
-        mask=contradicts,
         rows=table.row_numbers,
         patient_ids=table.patient_ids,
+    )
+    report(
+        column="relapse_antigen",
+        mask=(relapse == 0.0) & frame["relapse_antigen"].notna().to_numpy(),
         expected="empty when relapse is false",
         found=frame["relapse_antigen"].astype(object).to_numpy(),
+    )
+    # A version-1 table has no such column: parse_table filled it with missing values.
+    death = frame["death_without_relapse"].to_numpy(dtype="float64", na_value=np.nan)
+    report(
+        column="death_without_relapse",
+        mask=(relapse == 1.0) & (death == 1.0),
+        expected="false or empty when relapse is true (death without relapse excludes relapse)",
+        found="true, with relapse true",
     )

@@ -10,16 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from relapse_ml.artifact import RelapseRiskModel, load_model
+from relapse_ml.artifact import LandmarkModels, RelapseRiskModel, load_model
 from relapse_ml.errors import UserError
 from relapse_ml.explain import explain_patients
 from relapse_ml.io import write_text
-from relapse_ml.report import render_html, report_content
+from relapse_ml.report import as_landmark_models, render_html, report_content
 from relapse_ml.validation import ValidatedData, validate_folder
 
 
-def load_model_for_explain(model_uri: str) -> tuple[RelapseRiskModel, str, str]:
-    """Load ``(model, name, version)`` from a model URI, or from a saved artifact file."""
+def load_model_for_explain(model_uri: str) -> tuple[LandmarkModels, str, str]:
+    """Load ``(models, name, version)`` from a model URI, or from a saved artifact file."""
     path = Path(model_uri)
     if path.is_file():
         model = load_model(path)
@@ -68,25 +68,56 @@ def select_patients(
 
 
 def build_report(
-    model: RelapseRiskModel,
+    models: LandmarkModels | RelapseRiskModel,
     patients: pd.DataFrame,
     measurements: pd.DataFrame,
     *,
+    landmark: int | None = None,
     model_name: str = "",
     model_version: str = "",
     model_uri: str = "",
     top_k: int = 5,
 ) -> tuple[dict, str]:
-    """Explain ``patients`` and return ``(content, html)`` of the report (no I/O).
+    """Explain ``patients`` at landmark day ``landmark`` and return ``(content, html)`` (no I/O).
 
-    ``model_name`` overrides the artifact's name (the registry's name when loaded from it).
+    Parameters
+    ----------
+    models : LandmarkModels or RelapseRiskModel
+        The artifact (a single landmark's model is reported as a one-landmark artifact).
+    patients, measurements : DataFrame
+        Canonical typed tables of the patients to report.
+    landmark : int, optional
+        Landmark day L (None: the first trained landmark). The risk, curve and
+        drivers are those of L's model; the trajectory holds every trained landmark
+        up to L; each model uses only data known by its landmark.
+    model_name : str
+        Overrides the artifact's name (the registry's name when loaded from it).
+    model_version, model_uri : str
+        Registry identity of the model.
+    top_k : int
+        Drivers listed per patient.
+
+    Returns
+    -------
+    tuple of (dict, str)
+        The report content and its HTML page.
+
+    Raises
+    ------
+    LandmarkNotTrainedError
+        ``landmark`` is not a trained landmark (exit code 2, naming the trained ones).
     """
-    explanation = explain_patients(model, model.model_input(patients, measurements))
+    models = as_landmark_models(models)
+    model = models.at(landmark)
+    model_input = model.model_input(patients, measurements)
+    explanation = explain_patients(model, model_input)
     generated = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     content = report_content(
-        model,
+        models,
         explanation,
         patients,
+        model_input,
+        landmark=model.landmark_day,
         model_version=model_version,
         model_uri=model_uri,
         top_k=top_k,
@@ -111,6 +142,7 @@ def run_explain(
     out_json: Path | str | None = None,
     *,
     top_k: int = 5,
+    landmark: int | None = None,
 ) -> dict:
     """Validate ``data_dir``, explain the named patients, write the HTML (and JSON) report.
 
@@ -128,6 +160,9 @@ def run_explain(
         Destination of the same content as JSON (written atomically).
     top_k : int
         Drivers listed per patient.
+    landmark : int, optional
+        Landmark day L (default: the model's first); the patient is assumed alive and
+        relapse-free at L and only data known by L is used.
 
     Returns
     -------
@@ -139,16 +174,19 @@ def run_explain(
     ContractError
         The folder has structural problems (nothing is written).
     UserError
-        A requested patient is unknown or was rejected by validation.
+        A requested patient is unknown or was rejected by validation, or no model was
+        trained for ``landmark`` (:class:`~relapse_ml.artifact.LandmarkNotTrainedError`,
+        naming the trained landmarks); nothing is written.
     """
     data = validate_folder(data_dir, include_outcomes=False)
     data.raise_for_structural()
     patients, measurements = select_patients(data, [str(p) for p in patient_ids])
-    model, name, version = load_model_for_explain(model_uri)
+    models, name, version = load_model_for_explain(model_uri)
     content, page = build_report(
-        model,
+        models,
         patients,
         measurements,
+        landmark=landmark,
         model_name=name,
         model_version=version,
         model_uri=model_uri,

@@ -122,6 +122,7 @@ def run_predict(
         # cost memory.
         from relapse_ml.serving.scoring import score_patients as scorer
     served = _load_served(config.model_uri)
+    served.model.at(config.landmark)  # an untrained landmark fails before any work
     counts = _write_outputs(config, served, scorer, outputs)
     summary = _summary(config, served, outputs, counts, time.perf_counter() - start)
     if echo is not None:
@@ -249,8 +250,9 @@ def _run(config: PredictConfig, served, scorer, workdir: Path, outputs: list[Pat
                 TableSink(tmp_out, out.suffix.lower()),
                 TableSink(tmp_rejects, rejects_path.suffix.lower(), REJECT_COLUMNS),
             )
+            model = served.model.at(config.landmark)
             chunks = runner.chunks(
-                served.model, scorer=scorer, top_k=config.top_k, model_version=served.version
+                model, scorer=scorer, top_k=config.top_k, model_version=served.version
             )
             for result in chunks:
                 if result.structural:
@@ -258,7 +260,7 @@ def _run(config: PredictConfig, served, scorer, workdir: Path, outputs: list[Pat
                 tally.add(result)
                 bar.update(result.n_input)
             bar.close()
-            report = _finish(config, served.model, tally, n_expected, tmp_drift)
+            report = _finish(config, model, tally, n_expected, tmp_drift)
     finally:
         runner.close()
     return {
@@ -290,7 +292,8 @@ def _finish(config: PredictConfig, model, tally: _Tally, n_expected: int, drift_
     tally.rejects.write(tally.orphans)
     scores = tally.scores
     # Only an empty run needs the schema (its import pulls shap into this process).
-    scores.close(empty_scores(config.top_k) if scores.n_rows == 0 else None)
+    empty = empty_scores(config.top_k, model.horizons_days) if scores.n_rows == 0 else None
+    scores.close(empty)
     tally.rejects.close(reject_frame([]))
     groups = {s.name: s.group for s in model.catalogue}
     report = drift_report(tally.drift, model.reference, groups)

@@ -149,7 +149,13 @@ def _log_run_contents(run, result, data_patients, data_folder, config, n_exclude
     run.metrics(result.metrics)
     run.tags(
         {
-            "relapse_ml.task": f"relapse by day {config.task.horizon_days} at landmark {config.landmark_day}",
+            "relapse_ml.task": (
+                f"cumulative incidence of relapse (non-relapse death competing) by days "
+                f"{', '.join(map(str, config.task.horizons_days))} at landmarks "
+                f"{', '.join(map(str, config.task.landmarks_days))}; primary: day "
+                f"{config.task.horizon_days} at landmark {config.landmark_day}"
+            ),
+            "relapse_ml.competing_death": result.task.competing_death,
             "relapse_ml.schema_version": str(result.model.schema_version),
         }
     )
@@ -167,6 +173,7 @@ def _log_run_contents(run, result, data_patients, data_folder, config, n_exclude
         subgroups=result.tables["subgroup_metrics.csv"],
         warnings=result.warnings,
         family_table=result.selection.family_table(),
+        curve_table=result.tables.get("risk_curve_metrics.csv"),
     )
     run.text(card, "model_card.md")
     if result.warnings:
@@ -192,6 +199,7 @@ def _log_and_register_model(run, result: TrainingResult, config: TrainConfig, tr
             output_example=output,
             pip_requirements=pip_requirements(),
             model_config={"model_version": expected_version},
+            default_landmark=result.model.primary.landmark_day,
         )
     decision = tracking.register_and_promote(
         client,

@@ -11,7 +11,7 @@ import skops.io as sio
 from mlflow.pyfunc import PythonModelContext
 from sklearn.linear_model import LogisticRegression
 
-from relapse_ml.artifact import RelapseRiskModel, file_sha256, load_model
+from relapse_ml.artifact import LandmarkModels, RelapseRiskModel, file_sha256, load_model
 from relapse_ml.artifact.trusted_types import TRUSTED_LOADERS, archive_types, trusted_types
 from relapse_ml.cli import main
 from relapse_ml.errors import ModelFileError, UntrustedModelError
@@ -52,8 +52,11 @@ def test_every_genuine_model_holds_only_allowlisted_types_and_loads(
     assert types <= trusted_types(), types - trusted_types()
     # skops' own audit finds nothing beyond the allowlist either.
     assert set(sio.get_untrusted_types(file=path)) <= trusted_types()
-    model = load_model(path)
-    assert isinstance(model, RelapseRiskModel) and model.family == family
+    models = load_model(path)
+    assert isinstance(models, LandmarkModels) and models.landmarks_days == (28, 90, 180)
+    assert all(isinstance(m, RelapseRiskModel) for m in models.models)
+    model = models.primary
+    assert model.family == family
     assert model.calibration_method == calibration
     data = simulated_data  # the cohort it was trained on
     assert_valid_risks(
@@ -137,7 +140,7 @@ def test_a_changed_file_fails_the_checksum(genuine_models):
     other = file_sha256(genuine_models["logistic", "isotonic"])
     with pytest.raises(UntrustedModelError, match="sha256 differs"):
         load_model(path, expected_sha256=other)
-    assert isinstance(load_model(path, expected_sha256=file_sha256(path)), RelapseRiskModel)
+    assert isinstance(load_model(path, expected_sha256=file_sha256(path)), LandmarkModels)
 
 
 @pytest.mark.parametrize("command", ["predict", "explain"])

@@ -89,7 +89,7 @@ def _rows_equal(candidates: np.ndarray, rows: np.ndarray) -> bool:
 
 
 def _training_features(result, data) -> pd.DataFrame:
-    model = result.model
+    model = result.model.primary
     features = fitted_pipeline(model.classifier).named_steps["features"]
     model_input = model.model_input(data.patients, data.measurements)
     test_ids = set(result.test_input["patient_id"].astype(str))
@@ -125,7 +125,9 @@ def test_model_file_holds_no_patient_row_or_extreme(
 ):
     data = simulated_data
     result = training_result(family, "isotonic")
-    model = load_model(model_file(family, "isotonic"))  # saved and reloaded as a centre would
+    model = load_model(
+        model_file(family, "isotonic")
+    ).primary  # saved and reloaded as a centre would
     # The run's logged subgroup table (per site, disease...) shows no count below 10.
     subgroups = result.tables["subgroup_metrics.csv"]
     cells = subgroups[["n", "events", "non_events"]].to_numpy().ravel().tolist()

@@ -23,7 +23,7 @@ def test_matches_whole_file_scoring(model_path, cohort_dirs, tmp_path):
     )
     got = pd.read_parquet(out)
     data = validate_folder(cohort_dirs["parquet"], include_outcomes=False)
-    expected = score_patients(load_model(model_path), data.patients, data.measurements)
+    expected = score_patients(load_model(model_path).at(28), data.patients, data.measurements)
     assert list(got.columns) == list(expected.columns)
     np.testing.assert_allclose(got["risk"], expected["risk"], rtol=0, atol=1e-12)
     assert got["patient_id"].tolist() == expected["patient_id"].tolist()
@@ -76,7 +76,7 @@ def test_drift_report_written_and_summarised(model_path, cohort_dirs, tmp_path):
     )
     report = json.loads(out.with_name("pred.drift.json").read_text())
     assert report["n_patients"] == 150
-    model = load_model(model_path)
+    model = load_model(model_path).primary
     assert {f["feature"] for f in report["features"]} == set(model.reference.psi_edges)
     psis = [f["psi"] for f in report["features"]]
     assert psis == sorted(psis, reverse=True)

@@ -39,7 +39,9 @@ def test_groups_point_at_the_simulated_mechanism(tmp_path):
     run_simulate(n=2000, seed=21, out_dir=tmp_path / "train", fmt="csv")
     train = validate_folder(tmp_path / "train", require_outcomes=True)
     config = quick_train_config("hist_gradient_boosting")
-    model = train_relapse_model(train.patients, train.measurements, train.outcomes, config).model
+    model = train_relapse_model(
+        train.patients, train.measurements, train.outcomes, config
+    ).model.at(28)
     run_simulate(n=4000, seed=22, out_dir=tmp_path / "eval", fmt="csv")
     data = validate_folder(tmp_path / "eval")
     truth = pd.read_csv(tmp_path / "eval" / "truth.csv", dtype={"patient_id": str}).set_index(

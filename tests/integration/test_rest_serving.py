@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -167,3 +168,38 @@ def test_readme_curl_request_is_answered(served):
     assert 0 <= row["risk"] <= 1
     assert row["driver_1"] and row["driver_2"]
     assert "driver_3" not in row  # the request asked for top_k 2
+
+
+def test_rest_landmark_param_scores_at_that_landmark_with_the_curve_columns(served, tmp_path):
+    """``params: {"landmark": 180}`` scores with the day-180 model; the columns do not change."""
+    run_simulate(n=6, seed=9, out_dir=tmp_path, fmt="csv")
+    data = validate_folder(tmp_path, include_outcomes=False)
+    frame = request_frame(data.patients, data.measurements)
+    first = pd.DataFrame(_post(served, _split_body(frame))["predictions"])
+    later = pd.DataFrame(_post(served, _split_body(frame, {"landmark": 180}))["predictions"])
+    assert list(first.columns) == list(later.columns)
+    assert set(first["landmark_day"]) == {28} and set(later["landmark_day"]) == {180}
+    for answer, landmark in ((first, 28), (later, 180)):
+        np.testing.assert_allclose(answer["risk"], answer["risk_by_day_365"], rtol=0, atol=1e-12)
+        curve = answer[["risk_by_day_180", "risk_by_day_365", "risk_by_day_730"]].astype(float)
+        death = answer[[f"death_without_relapse_by_day_{h}" for h in (180, 365, 730)]].astype(float)
+        if landmark == 28:
+            assert (curve.diff(axis=1).iloc[:, 1:] >= -1e-12).all().all()
+            assert ((curve.to_numpy() + death.to_numpy()) <= 1 + 1e-12).all()
+        else:  # horizon 180 is not after landmark 180: null in the JSON, hence NaN here
+            assert curve["risk_by_day_180"].isna().all()
+            assert (curve["risk_by_day_730"] >= curve["risk_by_day_365"] - 1e-12).all()
+    assert not np.allclose(first["risk"].astype(float), later["risk"].astype(float))
+
+
+def test_rest_untrained_landmark_is_refused_naming_the_trained_ones(served, tmp_path):
+    run_simulate(n=2, seed=9, out_dir=tmp_path, fmt="csv")
+    data = validate_folder(tmp_path, include_outcomes=False)
+    body = _split_body(request_frame(data.patients, data.measurements), {"landmark": 60})
+    request = urllib.request.Request(
+        f"{served}/invocations", data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=60)
+    message = caught.value.read().decode()
+    assert "no model for landmark day 60" in message and "28, 90, 180" in message

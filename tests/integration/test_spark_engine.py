@@ -19,8 +19,8 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_spark_engine_matches_local(model_path, tmp_path, fmt):
+@pytest.mark.parametrize(("fmt", "landmark"), [("parquet", None), ("csv", 90)])
+def test_spark_engine_matches_local(model_path, tmp_path, fmt, landmark):
     folder = tmp_path / "data"
     run_simulate(n=120, seed=8, out_dir=folder, fmt=fmt)
     patients = (
@@ -36,7 +36,12 @@ def test_spark_engine_matches_local(model_path, tmp_path, fmt):
             handle.write("GHOST,7,il6_pg_ml,3.0,pg/mL,\n")
     local = run_predict(
         PredictConfig(
-            folder, str(model_path), tmp_path / "local" / "p.parquet", chunk_size=25, workers=1
+            folder,
+            str(model_path),
+            tmp_path / "local" / "p.parquet",
+            chunk_size=25,
+            workers=1,
+            landmark=landmark,
         )
     )
     spark = run_predict(
@@ -47,6 +52,7 @@ def test_spark_engine_matches_local(model_path, tmp_path, fmt):
             chunk_size=25,
             engine="spark",
             workers=1,
+            landmark=landmark,
         )
     )
     pd.testing.assert_frame_equal(
@@ -56,5 +62,8 @@ def test_spark_engine_matches_local(model_path, tmp_path, fmt):
     for name in ("p.rejects.csv", "p.drift.json"):
         assert (tmp_path / "local" / name).read_text() == (tmp_path / "spark" / name).read_text()
     assert (spark.n_scored, spark.n_rejected) == (local.n_scored, local.n_rejected)
+    scores = pd.read_parquet(tmp_path / "spark" / "p.parquet")
+    assert set(scores["landmark_day"]) == {landmark or 28}
+    assert scores["risk_by_day_730"].notna().all()
     if fmt == "csv":
         assert local.n_rejected == 1 and local.n_unknown_patients == 1

@@ -47,6 +47,7 @@ def test_report_content_and_escaping(report_setup, tmp_path):
         assert patient["band"] in ("low", "intermediate", "high")
     assert on_disk["patients"][0]["patient_id"] == ids[0]
     for heading in (
+        "Risk over time",
         "Mechanism groups",
         "Main drivers",
         "Missing and imputed values",

@@ -1,4 +1,4 @@
-"""The machine-readable contract encodes data-contract.md v1 and drives the data dictionary."""
+"""The machine-readable contract encodes data-contract.md v2 and drives the data dictionary."""
 
 from __future__ import annotations
 
@@ -20,13 +20,14 @@ def test_committed_data_dictionary_matches_the_contract(pytestconfig):
 
 
 def test_contract_ships_inside_the_package():
-    shipped = resources.files("relapse_ml.data_schema").joinpath("contract_v1.yaml")
+    shipped = resources.files("relapse_ml.data_schema").joinpath("contract.yaml")
     assert shipped.is_file()
+    assert not resources.files("relapse_ml.data_schema").joinpath("contract_v1.yaml").is_file()
 
 
 def test_tables_columns_and_required_flags():
     contract = load_contract()
-    assert contract.version == 1
+    assert contract.version == 2
     assert set(contract.tables) == {"patients", "measurements", "outcomes"}
     assert contract.patients.required_columns == (
         "patient_id",
@@ -44,6 +45,48 @@ def test_tables_columns_and_required_flags():
     )
     assert contract.outcomes.required_columns == ("patient_id", "relapse", "time_days")
     assert len(contract.patients.columns) == 31
+
+
+def test_version_2_adds_death_without_relapse_as_an_optional_boolean():
+    outcomes = load_contract().outcomes
+    assert outcomes.column_names == (
+        "patient_id",
+        "relapse",
+        "time_days",
+        "relapse_antigen",
+        "death_without_relapse",
+    )
+    death = outcomes.column("death_without_relapse")
+    assert (death.dtype, death.required) == ("boolean", False)
+    assert "never true together with relapse" in death.description
+    assert "death_without_relapse" not in outcomes.required_columns
+    assert "else to death when death_without_relapse is true" in (
+        outcomes.column("time_days").description
+    )
+
+
+def test_task_defaults_keep_the_primary_day_and_list_every_landmark_and_horizon():
+    contract = load_contract()
+    assert (contract.default_landmark_day, contract.default_horizon_days) == (28, 365)
+    assert contract.default_landmarks_days == (28, 90, 180)
+    assert contract.default_horizons_days == (180, 365, 730)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("default_landmarks_days", [90, 180], "must include the primary day 28"),
+        ("default_horizons_days", [730, 365], "ascending without repeats"),
+        ("default_horizons_days", [180, 365, 365], "ascending without repeats"),
+        ("default_landmarks_days", [28, 90.5], "list of whole days"),
+        ("default_horizons_days", 365, "list of whole days"),
+    ],
+)
+def test_a_contract_with_broken_task_days_is_refused(key, value, message):
+    document = yaml.safe_load(contract_text())
+    document["task"][key] = value
+    with pytest.raises(ValueError, match=message):
+        parse_contract(document)
 
 
 def test_values_known_after_day_zero_are_the_toxicity_columns():
@@ -196,3 +239,14 @@ def test_data_dictionary_shows_each_maximum_and_its_source():
         if column.dtype in ("number", "integer"):
             assert f"| `{column.name}` | {column.maximum:g} | " in text
             assert column.maximum_source in text
+
+
+def test_data_dictionary_states_version_2_the_new_column_and_its_rule():
+    text = render_data_dictionary()
+    assert text.startswith("# Data dictionary (contract version 2)\n")
+    assert "from `data_schema/contract.yaml`" in text
+    [row] = [line for line in text.splitlines() if line.startswith("| `death_without_relapse` |")]
+    assert row.startswith("| `death_without_relapse` | boolean |")
+    assert "| no |" in row and "never true together with relapse" in row
+    assert "landmark days 28, 90, 180 (default 28)" in text
+    assert "horizons 180, 365, 730 days after infusion (default 365)" in text

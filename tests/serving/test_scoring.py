@@ -21,6 +21,12 @@ EXPECTED_COLUMNS = [
     "risk",
     "risk_band",
     "baseline_risk",
+    "risk_by_day_180",
+    "risk_by_day_365",
+    "risk_by_day_730",
+    "death_without_relapse_by_day_180",
+    "death_without_relapse_by_day_365",
+    "death_without_relapse_by_day_730",
     "contrib_antigen",
     "contrib_exhaustion",
     "contrib_persistence",
@@ -57,6 +63,30 @@ def test_score_columns_and_invariants(trained_model, simulated_data):
         scores["landmark_day"] == model.landmark_day
     ).all()
     assert scores["ood"].dtype == bool and (scores["ood_reason"].ne("") == scores["ood"]).all()
+    # The curve: risk is its primary horizon; monotone; relapse plus death at most 1.
+    np.testing.assert_array_equal(scores["risk_by_day_365"], scores["risk"])
+    relapse = scores[["risk_by_day_180", "risk_by_day_365", "risk_by_day_730"]].to_numpy()
+    death = scores[[f"death_without_relapse_by_day_{h}" for h in (180, 365, 730)]].to_numpy()
+    assert np.all(np.diff(relapse, axis=1) >= 0) and np.all(np.diff(death, axis=1) >= 0)
+    assert np.all(relapse + death <= 1 + 1e-12) and np.all(death > 0)
+
+
+def test_later_landmarks_leave_earlier_horizons_empty_with_the_same_columns(
+    landmark_models, simulated_data
+):
+    models = landmark_models("logistic")
+    patients, measurements = simulated_data.patients, simulated_data.measurements
+    first = score_patients(models.at(28), patients, measurements)
+    for landmark in (90, 180):
+        later = score_patients(models.at(landmark), patients, measurements)
+        assert list(later.columns) == list(first.columns)
+        assert (later["landmark_day"] == landmark).all()
+        # Day 180 is after landmark 90 but not after landmark 180.
+        assert later["risk_by_day_180"].isna().all() == (landmark == 180)
+        assert later["death_without_relapse_by_day_180"].isna().all() == (landmark == 180)
+        assert np.all(later["risk_by_day_730"] >= later["risk_by_day_365"])
+        assert later["risk"].notna().all()
+        assert not np.allclose(later["risk"], first["risk"])
 
 
 def test_score_is_order_and_top_k_robust(trained_model, simulated_data):

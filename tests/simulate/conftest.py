@@ -22,3 +22,23 @@ def truth_by_patient(cohort: SimulatedCohort) -> pd.DataFrame:
     """Truth joined with disease, costim and target from the patients table."""
     cols = ["patient_id", "disease", "costim_domain", "target_antigen"]
     return cohort.truth.merge(cohort.patients[cols], on="patient_id", validate="1:1")
+
+
+BIG_N = 20000
+BIG_SEED = 31
+
+
+@pytest.fixture(scope="session")
+def big_cohort() -> SimulatedCohort:
+    """A 20,000-patient cohort for rates that need tight standard errors (NRM, incidences)."""
+    return simulate_cohort(BIG_N, BIG_SEED)
+
+
+@pytest.fixture(scope="session")
+def big_truth(big_cohort: SimulatedCohort) -> pd.DataFrame:
+    """Truth of the big cohort joined with patient covariates and the outcomes table."""
+    cols = ["patient_id", "disease", "age_years", "prior_lines", "crs_grade", "icans_grade"]
+    out = big_cohort.outcomes.rename(columns={"relapse": "obs_relapse"})
+    return big_cohort.truth.merge(big_cohort.patients[cols], on="patient_id", validate="1:1").merge(
+        out, on="patient_id", validate="1:1"
+    )

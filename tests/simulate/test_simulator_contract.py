@@ -110,10 +110,12 @@ def test_outcomes_are_consistent_and_censored(cohort: SimulatedCohort):
     assert set(o["relapse"]) == {"true", "false"}
     assert (o["time_days"] >= 1).all() and o["time_days"].dtype == np.int64
     relapsed = o["relapse"] == "true"
+    died = o["death_without_relapse"] == "true"
+    assert set(o["death_without_relapse"]) == {"true", "false"}
     assert o.loc[~relapsed, "relapse_antigen"].isna().all()
     assert set(o.loc[relapsed, "relapse_antigen"]) == {"positive", "negative", "unknown"}
     at_risk = o["time_days"] > 28
-    censored_early = at_risk & ~relapsed & (o["time_days"] < 365)
+    censored_early = at_risk & ~relapsed & ~died & (o["time_days"] < 365)
     assert 0.03 < censored_early.sum() / at_risk.sum() < 0.25
     # Primary refractory patients progress by day 28 and leave the landmark task.
     assert (o.loc[relapsed & (o["time_days"] <= 28)].shape[0]) > 0.1 * len(o)

@@ -34,7 +34,9 @@ def test_written_csv_is_ready_to_read(tmp_path: Path):
     meas = pd.read_csv(tmp_path / "measurements.csv", dtype=str, keep_default_na=False)
     assert set(meas["qualifier"]) <= {"", "<"}
     truth = pd.read_csv(tmp_path / "truth.csv")
-    assert truth["true_risk"].between(0, 1).all()
+    defined = truth["primary_refractory"] == False  # noqa: E712 (read back as bool)
+    assert truth.loc[defined, "true_risk"].between(0, 1).all()
+    assert truth.loc[~defined, "true_risk"].isna().all()  # written as empty cells
 
 
 def test_bad_format_is_rejected(tmp_path: Path):

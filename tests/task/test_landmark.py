@@ -147,7 +147,7 @@ def test_bad_arguments_raise_user_error(kwargs: dict[str, object], message: str)
 
 def test_no_patient_at_risk_is_a_clear_error() -> None:
     early = outcomes([("A", True, 10), ("B", False, 28)])
-    with pytest.raises(TaskDefinitionError, match="no patient is relapse-free"):
+    with pytest.raises(TaskDefinitionError, match="no patient is alive, relapse-free"):
         build_landmark_task(early)
 
 
@@ -162,3 +162,88 @@ def test_bad_outcomes_table_is_rejected() -> None:
         build_landmark_task(NINE.drop(columns="relapse"))
     with pytest.raises(TaskDefinitionError, match="more than once"):
         build_landmark_task(pd.concat([NINE, NINE.iloc[[2]]], ignore_index=True))
+
+
+def with_deaths(rows: list[tuple[str, bool, object, int]]) -> pd.DataFrame:
+    ids, relapse, death, time = zip(*rows, strict=True)
+    return pd.DataFrame(
+        {
+            "patient_id": pd.Series(ids, dtype="str"),
+            "relapse": pd.Series(relapse, dtype=bool),
+            "time_days": pd.Series(time, dtype="int64"),
+            "death_without_relapse": pd.Series(death, dtype="boolean"),
+        }
+    )
+
+
+def test_a_death_before_the_horizon_is_a_known_no_relapse_not_censoring() -> None:
+    # L = 28, H = 365. D dies without relapse on day 100 (the day C relapses); E is
+    # lost to follow-up on day 200; G is followed past H.
+    frame = with_deaths(
+        [
+            ("C", True, False, 100),
+            ("D", False, True, 100),
+            ("E", False, False, 200),
+            ("F", True, False, 300),
+            ("G", False, False, 400),
+        ]
+    )
+    task = build_landmark_task(frame, landmark_day=28, horizon_days=365)
+    kept = dict(zip(task.patient_ids, zip(task.label, task.death_label, strict=True), strict=True))
+    assert kept == {"C": (1, 0), "D": (0, 1), "F": (1, 0), "G": (0, 0)}
+    # Censoring KM: only E is censored (day 200, 3 at risk then: E, F, G): G(t) = 2/3
+    # after 200. Raw weights 1, 1, 3/2 (F at 300), 3/2 (G), normalised to mean 1.
+    raw = np.array([1.0, 1.0, 1.5, 1.5])
+    np.testing.assert_allclose(task.weight, raw / raw.mean())
+    assert task.n_deaths_before_horizon == 1
+    assert task.competing_death == "known"
+    # Counting D's death as censoring (the version-1 rule) would give it no label.
+    censoring_only = build_landmark_task(frame.drop(columns="death_without_relapse"), 28, 365)
+    assert "D" not in set(censoring_only.patient_ids)
+    assert censoring_only.competing_death == "unknown"
+
+
+def test_death_status_unknown_for_some_rows_is_partial_and_handled_as_censoring() -> None:
+    frame = with_deaths(
+        [
+            ("A", False, pd.NA, 100),
+            ("B", False, True, 120),
+            ("C", True, pd.NA, 150),
+            ("D", False, False, 400),
+        ]
+    )
+    task = build_landmark_task(frame, landmark_day=28, horizon_days=365)
+    assert "A" not in set(task.patient_ids)
+    assert task.competing_death == "partial"
+    assert task.n_death_status_unknown == 1
+    assert task.to_params()["competing_death"] == "partial"
+
+
+def test_relapse_and_death_both_true_is_refused() -> None:
+    frame = with_deaths([("A", True, True, 100), ("B", False, False, 400)])
+    with pytest.raises(TaskDefinitionError, match="patient A has both relapse and death"):
+        build_landmark_task(frame, landmark_day=28, horizon_days=365)
+
+
+def test_weighted_shares_are_the_aalen_johansen_incidences_on_a_random_cohort() -> None:
+    from sksurv.nonparametric import cumulative_incidence_competing_risks
+
+    rng = np.random.default_rng(5)
+    n = 600
+    # Distinct times after the landmark: every patient is at risk at L.
+    time = rng.permutation(np.arange(29, 29 + 2 * n, 2))[:n]
+    kind = rng.choice([0, 1, 2], size=n, p=[0.3, 0.45, 0.25])  # censored, relapse, death
+    frame = pd.DataFrame(
+        {
+            "patient_id": [f"P{i}" for i in range(n)],
+            "relapse": kind == 1,
+            "time_days": time,
+            "death_without_relapse": pd.Series(kind == 2, dtype="boolean"),
+        }
+    )
+    task = build_landmark_task(frame, landmark_day=28, horizon_days=700)
+    days, incidence = cumulative_incidence_competing_risks(kind, time)
+    for cause, label in ((1, task.label), (2, task.death_label)):
+        expected = incidence[cause][np.searchsorted(days, 700, side="right") - 1]
+        assert np.average(label, weights=task.weight) == pytest.approx(expected, rel=1e-9)
+    assert not np.any((task.label == 1) & (task.death_label == 1))

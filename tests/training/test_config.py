@@ -25,12 +25,18 @@ def test_the_defaults_are_the_shipped_recipe_read_from_the_package(pytestconfig)
     params = load_train_config().to_params()
     compared = 0
     for key, value in _flat(recipe):
-        if key == "features.antigen_density_thresholds":
+        if key == "features.antigen_density_thresholds" or key.startswith("risk_bands.by_landmark"):
             continue
         expected = tuple(value) if isinstance(value, list) else value
         assert params[key] == str(expected), key
         compared += 1
     assert compared > 25
+    bands = load_train_config().risk_bands
+    assert dict(bands.by_landmark) == {
+        int(k): tuple(v) for k, v in recipe["risk_bands"]["by_landmark"].items()
+    }
+    assert bands.for_landmark(90).thresholds == tuple(recipe["risk_bands"]["by_landmark"][90])
+    assert bands.for_landmark(28).thresholds == tuple(recipe["risk_bands"]["thresholds"])
     assert isinstance(load_train_config(), TrainConfig)
     assert load_train_config(pytestconfig.rootpath / "pipelines" / "train.yaml") == (
         load_train_config()
@@ -40,14 +46,19 @@ def test_the_defaults_are_the_shipped_recipe_read_from_the_package(pytestconfig)
 def test_recipe_overrides_and_cli_overrides(tmp_path):
     path = tmp_path / "train.yaml"
     path.write_text(
-        "features: {landmark_day: 14}\ntask: {horizon_days: 180, censoring: exclude}\nsplit: {strategy: site, test_sites: [S1]}\n"
+        "task: {landmarks_days: [14, 60], horizon_days: 180, censoring: exclude}\n"
+        "split: {strategy: site, test_sites: [S1]}\n"
     )
     config = load_train_config(path, experiment="exp-a", registered_name=None)
     assert config.landmark_day == 14 and config.task.horizon_days == 180
+    assert config.task.landmarks_days == (14, 60) and config.task.horizons_days == (180, 365, 730)
+    assert config.features_at(60).landmark_day == 60
+    assert config.task.horizons_after(180) == (365, 730)
     assert config.task.censoring == "exclude" and config.split.test_sites == ("S1",)
     assert config.experiment == "exp-a" and config.registered_name == "car-t-relapse"
     params = config.to_params()
-    assert params["features.landmark_day"] == "14" and params["task.censoring"] == "exclude"
+    assert params["task.landmarks_days"] == "(14, 60)" and params["task.censoring"] == "exclude"
+    assert "features.landmark_day" not in params
 
 
 @pytest.mark.parametrize(
@@ -56,7 +67,15 @@ def test_recipe_overrides_and_cli_overrides(tmp_path):
         ("tasks: {horizon_days: 100}\n", "unknown key 'tasks'"),
         ("task: {horizon: 100}\n", "unknown key 'task.horizon'"),
         ("task: {censoring: ignore}\n", "censoring must be one of ipcw, exclude"),
-        ("task: {horizon_days: 20}\n", "must exceed the landmark day"),
+        ("task: {horizon_days: 20}\n", "horizon_days (20) must be one of horizons_days"),
+        ("task: {horizons_days: [20, 30]}\n", "horizon_days (365) must be one of horizons_days"),
+        ("task: {landmarks_days: [28, 400]}\n", "[400] are not before the primary horizon 365"),
+        ("task: {landmarks_days: [90, 28]}\n", "increasing without repeats"),
+        ("task: {landmarks_days: []}\n", "at least one day"),
+        (
+            "features: {landmark_day: 90}\n",
+            "'features.landmark_day' was replaced by 'task.landmarks_days'",
+        ),
         ("task: {horizon_days: soon}\n", "task.horizon_days: expected int"),
         ("split: {strategy: alphabetical}\n", "strategy must be one of random, temporal, site"),
         ("promotion: {metric: accuracy}\n", "metric must be one of auroc"),

@@ -10,16 +10,25 @@ from relapse_ml.evaluation import METRIC_NAMES, metrics_with_ci
 from relapse_ml.training.steps import (
     evaluate_on_test,
     headline_metric,
+    held_out_patients,
     run_parameters,
     task_data,
 )
 from tests.helpers import quick_train_config
 
 
+def landmark_data(tables, landmark: int):
+    config = quick_train_config()
+    test_ids = held_out_patients(tables.patients, tables.outcomes, config)
+    return task_data(
+        tables.patients, tables.measurements, tables.outcomes, config,
+        landmark_day=landmark, test_ids=test_ids,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def data(simulated_data):
-    tables = simulated_data
-    return task_data(tables.patients, tables.measurements, tables.outcomes, quick_train_config())
+    return landmark_data(simulated_data, 28)
 
 
 def test_task_data_splits_the_patients_at_risk_once(data):
@@ -28,12 +37,25 @@ def test_task_data_splits_the_patients_at_risk_once(data):
     assert train | test == set(range(len(data.patients)))
     assert len(data.model_input) == len(data.patients) == len(data.label) == len(data.weight)
     assert list(data.patients["patient_id"].astype(str)) == list(data.task.patient_ids)
+    at_risk = data.at_risk_outcomes
+    assert (at_risk["time_days"] > 28).all() and len(data.at_risk_input) == len(at_risk)
+
+
+def test_one_held_out_split_serves_every_landmark(simulated_data, data):
+    """A patient held out at day 28 is held out at every later landmark, and vice versa."""
+    first_test = set(data.at_risk_outcomes["patient_id"][data.at_risk_test])
+    for landmark in (90, 180):
+        later = landmark_data(simulated_data, landmark)
+        ids = later.at_risk_outcomes["patient_id"]
+        assert set(ids[later.at_risk_test]) == first_test & set(ids)
+        assert set(ids[~later.at_risk_test]).isdisjoint(first_test)
+        assert set(later.task.patient_ids[later.test]) <= first_test
 
 
 def test_held_out_metrics_are_the_champion_on_the_test_split(data, training_result):
     result = training_result()
     x_test = data.rows(data.test)
-    risk = result.model.classifier.predict_proba(x_test)[:, 1]
+    risk = result.model.primary.classifier.predict_proba(x_test)[:, 1]
     np.testing.assert_allclose(risk, result.test_risk)
     config = quick_train_config()
     direct = metrics_with_ci(
