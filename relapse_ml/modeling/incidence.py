@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
+from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 
 from relapse_ml.features import FeatureSpec
 from relapse_ml.modeling.preprocessing import make_preprocessor
@@ -51,23 +51,23 @@ class ConditionalFactor:
     Attributes
     ----------
     name : str
-        What it is, e.g. ``relapse_by_180_given_relapse_by_365``.
-    estimator : Pipeline or None
-        ``preprocess -> LogisticRegression`` on the landmark features; None when the
-        factor is the constant ``share``.
+        What it is, e.g. ``relapse_by_180_given_by_365``.
+    estimator : LogisticRegression or None
+        Fitted on the curve's preprocessed landmark features; None when the factor is
+        the constant ``share``.
     share : float
         Weighted share of the event among the factor's patients (0 when there are none).
     """
 
     name: str
-    estimator: Pipeline | None
+    estimator: LogisticRegression | None
     share: float
 
-    def predict(self, features: pd.DataFrame) -> np.ndarray:
+    def predict(self, preprocessed: np.ndarray) -> np.ndarray:
         """The factor for each patient, in ``[0, 1]``."""
-        if self.estimator is None or len(features) == 0:
-            return np.full(len(features), self.share, dtype=float)
-        return self.estimator.predict_proba(features)[:, 1]
+        if self.estimator is None or len(preprocessed) == 0:
+            return np.full(len(preprocessed), self.share, dtype=float)
+        return self.estimator.predict_proba(preprocessed)[:, 1]
 
 
 @dataclass
@@ -81,6 +81,9 @@ class IncidenceCurve:
         Every configured horizon (the output columns); those ``<= landmark_day`` are
         reported as missing.
     primary_horizon : int
+    preprocess : ColumnTransformer
+        Imputation, scaling and one-hot encoding shared by every factor (fitted once on
+        the training patients at risk, so scoring preprocesses each patient once).
     factors : dict of str to ConditionalFactor
     death_known : bool
         False when the training outcomes could not tell deaths from loss to follow-up.
@@ -89,6 +92,7 @@ class IncidenceCurve:
     landmark_day: int
     horizons_days: tuple[int, ...]
     primary_horizon: int
+    preprocess: ColumnTransformer
     factors: dict[str, ConditionalFactor]
     death_known: bool
 
@@ -110,6 +114,7 @@ class IncidenceCurve:
         """
         risk = np.asarray(risk, dtype=float)
         n, primary = risk.size, self.primary_horizon
+        features = self.preprocess.transform(features) if n else np.empty((0, 0))
         relapse = {primary: risk}
         death = {primary: (1.0 - risk) * self._factor(f"death_by_{primary}", features)}
         before = [h for h in self.horizons_days if self.landmark_day < h < primary]
@@ -131,8 +136,8 @@ class IncidenceCurve:
             dead = np.full_like(dead, np.nan)
         return rel, dead
 
-    def _factor(self, name: str, features: pd.DataFrame) -> np.ndarray:
-        return self.factors[name].predict(features)
+    def _factor(self, name: str, preprocessed: np.ndarray) -> np.ndarray:
+        return self.factors[name].predict(preprocessed)
 
 
 def fit_incidence_curve(
@@ -154,7 +159,7 @@ def fit_incidence_curve(
     ----------
     features : DataFrame
         Landmark features of the training patients at risk at ``landmark_day``,
-        indexed by ``patient_id``.
+        indexed by ``patient_id`` (the factors' shared preprocessing is fitted on them).
     outcomes : DataFrame
         Their canonical outcomes (``patient_id``, ``relapse``, ``time_days``,
         ``death_without_relapse``).
@@ -172,16 +177,10 @@ def fit_incidence_curve(
     -------
     IncidenceCurve
     """
-    template = Pipeline(
-        [
-            ("preprocess", make_preprocessor(catalogue, "logistic")),
-            (
-                "classifier",
-                LogisticRegression(C=penalty_c, max_iter=2000, random_state=random_state),
-            ),
-        ]
-    )
-    ctx = _FitContext(features, template, min_events)
+    preprocess = make_preprocessor(catalogue, "logistic").fit(features)
+    template = LogisticRegression(C=penalty_c, max_iter=2000, random_state=random_state)
+    rows = pd.Index(features.index.astype(str))
+    ctx = _FitContext(rows, preprocess.transform(features), template, min_events)
     primary = build_landmark_task(outcomes, landmark_day, primary_horizon, censoring)
     factors: list[ConditionalFactor] = []
     non_relapse = primary.label == 0
@@ -208,6 +207,7 @@ def fit_incidence_curve(
         landmark_day=int(landmark_day),
         horizons_days=tuple(int(h) for h in horizons_days),
         primary_horizon=int(primary_horizon),
+        preprocess=preprocess,
         factors={f.name: f for f in factors},
         death_known=primary.competing_death != "unknown",
     )
@@ -215,7 +215,8 @@ def fit_incidence_curve(
 
 @dataclass
 class _FitContext:
-    features: pd.DataFrame
+    rows: pd.Index
+    preprocessed: np.ndarray
     template: BaseEstimator
     min_events: int
 
@@ -231,7 +232,6 @@ class _FitContext:
         events, non_events = float(w[y == 1].sum()), float(w[y == 0].sum())
         if min(events, non_events) < self.min_events:
             return ConditionalFactor(name, None, share)
-        x = self.features.loc[np.asarray(task.patient_ids)[rows]].reset_index(drop=True)
-        estimator = clone(self.template)
-        estimator.fit(x, y, classifier__sample_weight=w)
+        x = self.preprocessed[self.rows.get_indexer(np.asarray(task.patient_ids)[rows])]
+        estimator = clone(self.template).fit(x, y, sample_weight=w)
         return ConditionalFactor(name, estimator, share)

@@ -187,25 +187,7 @@ def _curve_section(
     )
     if curve_table is None or curve_table.empty:
         return "\n\n".join(lines) + "\n"
-    columns = [
-        c
-        for c in (
-            "horizon_days",
-            "auroc",
-            "oracle_auroc",
-            "brier",
-            "calibration_in_the_large",
-            "calibration_slope",
-            "observed_incidence",
-            "observed_incidence_ci_low",
-            "observed_incidence_ci_high",
-            "mean_predicted_risk",
-            "observed_death_incidence",
-            "mean_predicted_death",
-            "events_per_parameter",
-        )
-        if c in curve_table
-    ]
+    columns = [c for c in curve_table.columns if c != "landmark_day"]
     for landmark, rows in curve_table.groupby("landmark_day", sort=True):
         lines.append(f"### Landmark day {landmark}\n\n" + _table(rows, columns))
     return "\n\n".join(lines) + "\n"

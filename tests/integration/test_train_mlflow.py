@@ -90,6 +90,14 @@ def test_train_logs_a_complete_run_and_registers_a_champion(
     ):
         assert key in params, key
     assert params["landmark_day"] == "28" and params["censoring_rule"] == "ipcw"
+    # Every (landmark, horizon) pair is logged; deaths were known in this cohort.
+    assert params["landmarks_days"] == "28,90,180" and params["horizons_days"] == "180,365,730"
+    assert params["task.competing_death"] == "known" and params["schema_version"] == "2"
+    for landmark, horizon in ((28, 180), (28, 730), (90, 180), (90, 730), (180, 365), (180, 730)):
+        for name in ("auroc", "brier", "calibration_in_the_large", "calibration_slope"):
+            assert f"{name}_L{landmark}_H{horizon}" in metrics, (name, landmark, horizon)
+        assert f"oracle_auroc_L{landmark}_H{horizon}" in metrics
+    assert not any(k.endswith(("_L90_H90", "_L180_H180")) for k in metrics)
     for name in HEADLINE:
         assert {name, f"{name}_ci_low", f"{name}_ci_high"} <= set(metrics), name
         assert metrics[f"{name}_ci_low"] <= metrics[name] <= metrics[f"{name}_ci_high"]
@@ -110,6 +118,7 @@ def test_train_logs_a_complete_run_and_registers_a_champion(
         "tables/decision_curve.csv",
         "tables/subgroup_metrics.csv",
         "tables/cv_candidates.csv",
+        "tables/risk_curve_metrics.csv",
     ):
         assert path in artifacts, path
     card = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/model_card.md")
@@ -121,8 +130,12 @@ def test_train_logs_a_complete_run_and_registers_a_champion(
         "## Performance",
         "## Subgroups",
         "## Limitations",
+        "## Risk over follow-up (landmarks and horizons)",
+        "### Landmark day 90",
+        "### Landmark day 180",
     ):
         assert heading in card
+    assert "non-relapse death now competes" in card
     # Datasets are logged by digest and schema, never rows.
     inputs = run.inputs.dataset_inputs
     assert inputs and inputs[0].dataset.digest and "patient_id" in inputs[0].dataset.schema

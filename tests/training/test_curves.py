@@ -76,3 +76,34 @@ def test_the_run_logs_every_pair_and_the_shift_from_competing_death(training_res
     # The primary pair's unsuffixed metrics are the same patients, risks and weights.
     for name in ("auroc", "brier", "calibration_slope"):
         assert metrics[name] == pytest.approx(metrics[f"{name}_L28_H365"], rel=1e-9)
+
+
+def test_version_1_outcomes_train_with_one_warning_and_unknown_deaths(
+    simulated_cohort, training_result, tmp_path
+):
+    """Without death_without_relapse, deaths look like censoring: said once, logged, no death curve."""
+    import shutil
+
+    from relapse_ml.training import train_relapse_model
+    from relapse_ml.validation import validate_folder
+
+    folder = tmp_path / "v1"
+    shutil.copytree(simulated_cohort, folder)
+    outcomes = pd.read_csv(folder / "outcomes.csv", dtype=str, keep_default_na=False)
+    outcomes.drop(columns="death_without_relapse").to_csv(folder / "outcomes.csv", index=False)
+    data = validate_folder(folder, require_outcomes=True)
+    assert data.outcomes["death_without_relapse"].isna().all()
+    result = train_relapse_model(
+        data.patients, data.measurements, data.outcomes, quick_train_config()
+    )
+    assert result.params["task.competing_death"] == "unknown"
+    said = [w for w in result.warnings if "death_without_relapse" in w]
+    assert len(said) == 1 and "censoring" in said[0]
+    model = result.model.at(28)
+    relapse, death = model.incidences(model.features(model.model_input(
+        data.patients.head(5), data.measurements)), np.full(5, 0.3))  # fmt: skip
+    assert np.isnan(death).all() and np.isfinite(relapse).all()
+    # With deaths unknown both rules agree, and they overstate relapse against the v2 data.
+    v1, v2 = result.metrics, training_result().metrics
+    assert v1["observed_incidence_competing"] == v1["observed_incidence_censoring_only"]
+    assert v1["observed_incidence_competing"] > v2["observed_incidence_competing"]
