@@ -8,6 +8,7 @@ has checked every type in the file against the exact allowlist.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from relapse_ml.artifact.reference import TrainingReference
 from relapse_ml.errors import ConfigError, ModelFileError, UntrustedModelError
 from relapse_ml.features import FeatureSpec, attach_measurements
-from relapse_ml.modeling import fitted_pipeline
+from relapse_ml.modeling import calibrate, fitted_pipeline, native_output
 from relapse_ml.modeling.incidence import IncidenceCurve
 
 
@@ -101,6 +102,11 @@ class RelapseRiskModel:
     curve : IncidenceCurve or None
         Cumulative incidences of relapse and non-relapse death over ``horizons_days``,
         anchored at the risk; None for a model trained before contract version 2.
+    phenotype : CalibratedClassifierCV or None
+        ``P(antigen-negative | relapse by the primary horizon)`` (same pipeline shape
+        as ``classifier``); None when skipped (``phenotype_note`` says why).
+    phenotype_note : str
+        Why the phenotype part is missing ("" when present).
     """
 
     classifier: CalibratedClassifierCV
@@ -118,6 +124,8 @@ class RelapseRiskModel:
     model_name: str
     horizons_days: tuple[int, ...] = ()
     curve: IncidenceCurve | None = None
+    phenotype: CalibratedClassifierCV | None = None
+    phenotype_note: str = "the model has no phenotype part (trained before relapse-ml 0.3)"
 
     def model_input(self, patients: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:
         """Canonical typed tables -> the classifier's input (one row per patient)."""
@@ -144,6 +152,22 @@ class RelapseRiskModel:
             empty = np.full((len(features), len(self.horizons_days)), np.nan)
             return empty, empty.copy()
         return self.curve.incidences(features, risk)
+
+    def antigen_negative_share(self, features: pd.DataFrame) -> np.ndarray:
+        """``P(antigen-negative | relapse)`` per patient from the landmark features (NaN: no part)."""
+        if self.phenotype is None:
+            return np.full(len(features), np.nan)
+        if len(features) == 0:
+            return np.empty(0)
+        steps = fitted_pipeline(self.phenotype)
+        native = native_output(steps[1:], features)
+        return calibrate(self.phenotype, native)
+
+    def phenotype_view(self) -> RelapseRiskModel | None:
+        """The phenotype model as a :class:`RelapseRiskModel` (to explain it like the risk)."""
+        if self.phenotype is None:
+            return None
+        return dataclasses.replace(self, classifier=self.phenotype, curve=None, phenotype=None)
 
 
 class LandmarkNotTrainedError(ConfigError):

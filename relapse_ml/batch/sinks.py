@@ -30,7 +30,9 @@ def empty_scores(top_k: int, horizons_days: Sequence[int]) -> pd.DataFrame:
     ints = {"landmark_day", "horizon_days", "schema_version"}
     columns = {}
     for name in score_columns(top_k, horizons_days):
-        if name in floats or name.startswith(("contrib_", "risk_by_day_", "death_without_")):
+        if name in floats or name.startswith(
+            ("contrib_", "risk_by_day_", "death_without_", "risk_antigen_")
+        ):
             columns[name] = pd.Series([], dtype="float64")
         elif name in ints:
             columns[name] = pd.Series([], dtype="int64")

@@ -88,7 +88,9 @@ def render_model_card(
             f"{metrics['oracle_auroc']:.3f}; ratio model/oracle {metrics['auroc_oracle_ratio']:.3f}.\n"
         )
     warning_lines = "\n".join(f"- {w}" for w in warnings) or "- none"
-    curve_section = _curve_section(params, metrics, curve_table)
+    curve_section = _curve_section(params, metrics, curve_table) + _phenotype_section(
+        params, metrics
+    )
     return f"""# Model card: {name}
 
 ## Intended use
@@ -190,4 +192,44 @@ def _curve_section(
     columns = [c for c in curve_table.columns if c != "landmark_day"]
     for landmark, rows in curve_table.groupby("landmark_day", sort=True):
         lines.append(f"### Landmark day {landmark}\n\n" + _table(rows, columns))
+    return "\n\n".join(lines) + "\n"
+
+
+def _phenotype_section(params: dict[str, str], metrics: dict[str, float]) -> str:
+    """Which relapse: the conditional model, its calibration, and the unknown-status rule."""
+    lines = ["## Which relapse: antigen-negative or antigen-positive"]
+    status = {k.split(".", 1)[1]: v for k, v in params.items() if k.startswith("phenotype.L")}
+    if "phenotype_auroc" not in metrics:
+        notes = "; ".join(v for v in status.values() if v != "fitted") or "not trained"
+        lines.append(f"No phenotype part at the first landmark: {notes}. The columns "
+                     "`risk_antigen_negative` and `risk_antigen_positive` are empty.")  # fmt: skip
+        return "\n\n".join(lines) + "\n"
+    lines.append(
+        "`risk_antigen_negative` = risk x P(antigen-negative | relapse by the primary horizon), "
+        "`risk_antigen_positive` = risk minus it, so the two add up to the risk. The conditional "
+        "model is fitted on the training relapses of known antigen status (IPCW-weighted); "
+        f"rule for unknown status: {params.get('phenotype.unknown_status_rule', 'n/a')}. "
+        f"Share of relapses with unknown status: {metrics.get('phenotype_unknown_share', float('nan')):.1%}. "
+        "Negative means negative for the product's target (for CD19/CD22, for both)."
+    )
+    lines.append(
+        "\n".join(
+            [
+                f"- Conditional model, held-out relapses of known status: AUROC {_ci(metrics, 'phenotype_auroc')}; "
+                f"Brier {_ci(metrics, 'phenotype_brier')}; calibration slope {_ci(metrics, 'phenotype_calibration_slope')}",
+                f"- `risk_antigen_negative`: AUROC {_ci(metrics, 'auroc_antigen_negative')} (cases antigen-negative "
+                "relapse by the horizon, controls every other patient of known status); mean predicted "
+                f"{metrics.get('mean_predicted_antigen_negative', float('nan')):.3f} against the observed "
+                f"incidence {metrics.get('observed_antigen_negative_incidence', float('nan')):.3f}",
+            ]
+        )
+    )
+    if "oracle_auroc_antigen_negative" in metrics:
+        lines.append(
+            f"On simulated data the true incidence's AUROC is {metrics['oracle_auroc_antigen_negative']:.3f} "
+            f"(ratio {metrics['auroc_antigen_negative_oracle_ratio']:.3f})."
+        )
+    skipped = [f"day {k[1:]}: {v}" for k, v in status.items() if v != "fitted"]
+    if skipped:
+        lines.append("Skipped at later landmarks: " + "; ".join(skipped) + ".")
     return "\n\n".join(lines) + "\n"

@@ -40,10 +40,12 @@ REQUEST_SOURCE = "(request)"
 
 
 def curve_columns(horizons_days: Sequence[int]) -> list[str]:
-    """``risk_by_day_H`` for every horizon, then ``death_without_relapse_by_day_H``."""
+    """``risk_by_day_H`` and ``death_without_relapse_by_day_H`` per horizon, then the two kinds."""
     return [
         *(f"risk_by_day_{h}" for h in horizons_days),
         *(f"death_without_relapse_by_day_{h}" for h in horizons_days),
+        "risk_antigen_negative",
+        "risk_antigen_positive",
     ]
 
 
@@ -124,6 +126,10 @@ def score_patients(
         out[f"risk_by_day_{horizon}"] = relapse[:, k].astype(np.float64)
     for k, horizon in enumerate(horizons):
         out[f"death_without_relapse_by_day_{horizon}"] = death[:, k].astype(np.float64)
+    # The two kinds of relapse split the risk exactly (empty without a phenotype part).
+    negative_share = model.antigen_negative_share(explanation.feature_values)
+    out["risk_antigen_negative"] = explanation.risk * negative_share
+    out["risk_antigen_positive"] = explanation.risk - out["risk_antigen_negative"]
     for group in explanation.group_contributions.columns:
         out[f"contrib_{group}"] = explanation.group_contributions[group].to_numpy(dtype=np.float64)
     for k in range(top_k):

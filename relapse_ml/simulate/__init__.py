@@ -63,6 +63,17 @@ true_risk_L{L}_H{H}, true_death_L{L}_H{H}
     hazards; never the realised event). Defined for every patient whatever happened
     to them in the simulation, except primary-refractory patients (progression by
     day 28 is certain, so the conditioning event has probability zero): NaN there.
+true_risk_antigen_negative_L{L}_H{H}, true_risk_antigen_positive_L{L}_H{H}
+    Same conditioning: the true cumulative incidence by day H of antigen-negative
+    relapse (``antigen_escape`` or ``lineage_switch``: negative for the product's
+    target, for both antigens under CD19/CD22 dual targeting) / of antigen-positive
+    relapse, every other event competing. They add up to ``true_risk_L{L}_H{H}``
+    (``round(negative + positive, 6) == risk`` exactly). The outcomes table's
+    ``relapse_antigen`` is the realised kind (``unknown`` for a random share,
+    ``SimulationConfig.unknown_antigen_prob``).
+true_antigen_negative_share_L{L}_H{H}
+    P(antigen-negative | relapse in (L, H]) = negative / risk, from the unrounded
+    incidences; NaN where the relapse incidence is 0 or undefined.
 """
 
 from __future__ import annotations
@@ -75,6 +86,9 @@ from relapse_ml.simulate._truth import (
     TRUTH_HORIZONS,
     TRUTH_LANDMARKS,
     TRUTH_PAIRS,
+    antigen_negative_column,
+    antigen_negative_share_column,
+    antigen_positive_column,
     death_column,
     risk_column,
 )
@@ -87,6 +101,9 @@ __all__ = [
     "TRUTH_PAIRS",
     "SimulatedCohort",
     "SimulationConfig",
+    "antigen_negative_column",
+    "antigen_negative_share_column",
+    "antigen_positive_column",
     "death_column",
     "risk_column",
     "simulate_cohort",

@@ -32,6 +32,11 @@ from relapse_ml.simulate._nrm import draw_death_times
 
 CAUSES = ("antigen_escape", "positive_base", "positive_after", "lineage_switch")
 MECHANISM_OF_CAUSE = ("antigen_escape", "persistence_loss", "persistence_loss", "lineage_switch")
+# Kind of relapse each cause gives, for the product's target ("negative" means negative
+# for every targeted antigen, e.g. CD19 and CD22 for dual targeting): lineage switch
+# (myeloid conversion) loses the B-lineage target, so it counts as antigen-negative.
+ANTIGEN_OF_CAUSE = ("negative", "positive", "positive", "negative")
+NEGATIVE_MECHANISMS = ("antigen_escape", "lineage_switch")
 
 
 def weibull_cdf(s: np.ndarray, scale: float, shape: float) -> np.ndarray:

@@ -9,7 +9,15 @@ from scipy.special import expit, logit
 from relapse_ml.schema import Contract
 from relapse_ml.simulate import _params as P
 from relapse_ml.simulate._config import SimulationConfig
-from relapse_ml.simulate._truth import TRUTH_PAIRS, death_column, risk_column
+from relapse_ml.simulate._outcomes import NEGATIVE_MECHANISMS
+from relapse_ml.simulate._truth import (
+    TRUTH_PAIRS,
+    antigen_negative_column,
+    antigen_negative_share_column,
+    antigen_positive_column,
+    death_column,
+    risk_column,
+)
 
 # Decimals a registry would report for each numeric patient column.
 _PATIENT_DECIMALS = {
@@ -108,10 +116,12 @@ def build_outcomes(
     n = patient_id.size
     relapse = lat["relapse"]
     mech = lat["mechanism"]
-    negative = np.isin(mech, ("antigen_escape", "lineage_switch"))
+    negative = np.isin(mech, NEGATIVE_MECHANISMS)
     # Primary refractory disease with a large antigen-negative fraction tests negative.
     negative |= (mech == "primary_refractory") & (lat["z_escape"] > 1.8)
     status = np.where(negative, "negative", "positive").astype(object)
+    # Not tested / not reported, independently of everything (missing completely at
+    # random, so also at random given the covariates); see SimulationConfig.
     unknown = rng.random(n) < cfg.unknown_antigen_prob
     status = np.where(unknown, "unknown", status)
     status = np.where(relapse, status, None)
@@ -152,6 +162,9 @@ TRUTH_COLUMNS = (
     "z_inflam",
     *(risk_column(lm, hz) for lm, hz in TRUTH_PAIRS),
     *(death_column(lm, hz) for lm, hz in TRUTH_PAIRS),
+    *(antigen_negative_column(lm, hz) for lm, hz in TRUTH_PAIRS),
+    *(antigen_positive_column(lm, hz) for lm, hz in TRUTH_PAIRS),
+    *(antigen_negative_share_column(lm, hz) for lm, hz in TRUTH_PAIRS),
 )
 
 
@@ -164,12 +177,21 @@ def build_truth(
 ) -> pd.DataFrame:
     """Latent truth: conditional incidences, realised mechanism and events, the drivers.
 
-    ``incidences`` maps every ``true_risk_L*_H*`` / ``true_death_L*_H*`` column to its
-    values; ``primary`` names the one copied to ``true_risk``.
+    ``incidences`` maps every truth incidence column (``conditional_incidences``) to
+    its values; ``primary`` names the one copied to ``true_risk``. Rounded to 6
+    decimals so that the identities survive: the relapse incidence is the rounded
+    sum of the rounded antigen-negative and antigen-positive ones (so
+    ``round(negative + positive, 6) == risk`` exactly, all three stay non-decreasing
+    in H, and risk moves by at most 1e-6), and death is capped at ``1 - risk``.
     """
     rounded = {name: np.round(values, 6) for name, values in incidences.items()}
-    for lm, hz in TRUTH_PAIRS:  # rounding must not push relapse + death above 1
-        risk, death = rounded[risk_column(lm, hz)], rounded[death_column(lm, hz)]
+    for lm, hz in TRUTH_PAIRS:
+        neg = rounded[antigen_negative_column(lm, hz)]
+        pos = rounded[antigen_positive_column(lm, hz)]
+        risk = np.round(neg + pos, 6)
+        rounded[risk_column(lm, hz)] = risk
+        # Rounding must not push relapse + death above 1.
+        death = rounded[death_column(lm, hz)]
         rounded[death_column(lm, hz)] = np.minimum(death, np.round(1.0 - risk, 6))
     frame = {
         "patient_id": patient_id,

@@ -48,6 +48,32 @@ class PromotionConfig:
 
 
 @dataclass(frozen=True)
+class PhenotypeConfig:
+    """The phenotype part: P(antigen-negative | relapse), fitted on relapses of known status.
+
+    Parameters
+    ----------
+    min_known_relapses : int
+        Fewer training relapses of known antigen status than this at a landmark: the
+        part is skipped there (its columns stay, empty, and the run says why).
+    family : str
+        Model family of the conditional model (few events: ``logistic`` by default).
+    calibration_folds : int
+        Folds of its sigmoid calibration.
+    """
+
+    min_known_relapses: int
+    family: str
+    calibration_folds: int
+
+    def __post_init__(self) -> None:
+        if self.min_known_relapses < 2:
+            raise ValueError("min_known_relapses must be at least 2")
+        if self.calibration_folds < 2:
+            raise ValueError("calibration_folds must be at least 2")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything ``relapse-ml train`` needs besides the data and the tracking URI."""
 
@@ -62,6 +88,7 @@ class TrainConfig:
     evaluation: EvaluationConfig
     promotion: PromotionConfig
     risk_bands: RiskBands
+    phenotype: PhenotypeConfig
 
     @property
     def landmark_day(self) -> int:

@@ -21,6 +21,7 @@ from relapse_ml.schema import load_contract
 from relapse_ml.task import DEATH_COLUMN, LandmarkTask, build_landmark_task
 from relapse_ml.training.config import TrainConfig
 from relapse_ml.training.curves import evaluate_curve, fit_curve
+from relapse_ml.training.phenotype import UNKNOWN_RULE, evaluate_phenotype, fit_phenotype
 from relapse_ml.training.steps import (
     HeldOutEvaluation,
     TaskData,
@@ -125,6 +126,8 @@ def train_relapse_model(
     metrics = dict(evaluation.metrics)
     for fit in fits:
         metrics.update(fit.pair_metrics)
+        suffix = "" if fit is primary else f"_L{fit.data.landmark_day}"
+        metrics.update({f"{k}{suffix}": v for k, v in fit.phenotype_metrics.items()})
     metrics.update(_competing_shift(outcomes, config))
     warnings = list(evaluation.warnings)
     if data.task.competing_death == "unknown":
@@ -134,6 +137,9 @@ def train_relapse_model(
             "risks are the censoring-only answer (too high when patients die without relapse)."
         )
     curve_table = pd.concat([fit.pair_table for fit in fits], ignore_index=True)
+    warnings.extend(fit.model.phenotype_note for fit in fits if fit.model.phenotype_note)
+    if not primary.phenotype_table.empty:
+        tables["phenotype_subgroup_metrics.csv"] = primary.phenotype_table
     return TrainingResult(
         model=LandmarkModels(tuple(fit.model for fit in fits)),
         task=data.task,
@@ -158,6 +164,8 @@ class _LandmarkFit:
     model: RelapseRiskModel
     pair_metrics: dict[str, float]
     pair_table: pd.DataFrame
+    phenotype_metrics: dict[str, float]
+    phenotype_table: pd.DataFrame
 
 
 def _fit_landmark(
@@ -174,7 +182,18 @@ def _fit_landmark(
         data, selection, evaluation, config, load_contract().version, curve=curve
     )
     pair_metrics, pair_table = evaluate_curve(data, model, config, truth)
-    return _LandmarkFit(data, selection, evaluation, model, pair_metrics, pair_table)
+    model.phenotype, model.phenotype_note = fit_phenotype(data, outcomes, selection, config)
+    phenotype_metrics, phenotype_table = {}, pd.DataFrame()
+    if model.phenotype is not None:
+        x_test = data.rows(data.test)
+        share = model.antigen_negative_share(model.features(x_test))
+        phenotype_metrics, phenotype_table = evaluate_phenotype(
+            data, outcomes, evaluation.risk, share, config, truth
+        )
+    return _LandmarkFit(
+        data, selection, evaluation, model, pair_metrics, pair_table, phenotype_metrics,
+        phenotype_table,
+    )  # fmt: skip
 
 
 def _competing_shift(outcomes: pd.DataFrame, config: TrainConfig) -> dict[str, float]:
@@ -209,6 +228,10 @@ def _parameters(fits: list[_LandmarkFit], config: TrainConfig) -> dict[str, str]
         params.update(
             {f"landmark_{landmark}.task.{k}": str(v) for k, v in task.to_params().items()}
         )
+    for fit in fits:
+        landmark = fit.data.landmark_day
+        params[f"phenotype.L{landmark}"] = fit.model.phenotype_note or "fitted"
+    params["phenotype.unknown_status_rule"] = UNKNOWN_RULE
     return {**params, **_curve_parameters(fits)}
 
 
