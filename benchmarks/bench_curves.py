@@ -1,4 +1,4 @@
-"""Benchmark: risk curves with non-relapse death competing, at three landmarks and three horizons.
+"""Benchmark: risk curves (non-relapse death competing) at three landmarks and three horizons, and which relapse.
 
 On one simulated cohort (with non-relapse deaths), in one run:
 
@@ -14,7 +14,10 @@ On one simulated cohort (with non-relapse deaths), in one run:
 * monotone curves, and relapse + death <= 1, for every held-out patient;
 * scoring time per patient (5,000 new patients, the batch engine's chunk size) with
   curves against the single-horizon path (the same model without its curve): target
-  ratio <= 1.3.
+  ratio <= 1.3;
+* which relapse: ``risk_antigen_negative + risk_antigen_positive == risk`` for every
+  held-out patient, ``auroc_antigen_negative`` against its oracle (target >= 0.9x), and
+  scoring with the phenotype part against the relapse risk alone (target <= 1.3x).
 
 Run: ``python benchmarks/bench_curves.py [--n 3000] [--seed 1]``.
 """
@@ -65,16 +68,23 @@ def held_out_at(data, config, landmark):
     return patients, measurements, outcomes
 
 
-def scoring_ratio(model, patients, measurements, repeats=3):
-    """Seconds per patient with the curve over seconds without it (best of ``repeats``)."""
-    single = copy.copy(model)
-    single.curve = None
+def scoring_times(model, patients, measurements, repeats=3):
+    """Seconds per patient (best of ``repeats``): risk alone, with the curve, with the phenotype."""
+    variants = {
+        "risk alone": dict(curve=None, phenotype=None),
+        "with curves": dict(phenotype=None),
+        "with phenotype": dict(curve=None),
+        "everything": {},
+    }
     times = {}
-    for name, m in (("curves", model), ("single", single)):
+    for name, removed in variants.items():
+        variant = copy.copy(model)
+        for attribute, value in removed.items():
+            setattr(variant, attribute, value)
         best = np.inf
         for _ in range(repeats):
             start = time.perf_counter()
-            score_patients(m, patients, measurements)
+            score_patients(variant, patients, measurements)
             best = min(best, time.perf_counter() - start)
         times[name] = best / len(patients)
     return times
@@ -121,8 +131,12 @@ def main() -> None:
         # Per-patient cost at the batch engine's chunk size (5,000 new patients).
         run_simulate(n=5000, seed=args.seed + 1, out_dir=Path(tmp), fmt="csv")
         new = validate_folder(Path(tmp), include_outcomes=False)
-    times = scoring_ratio(model, new.patients, new.measurements)
-    score_ratio = times["curves"] / times["single"]
+    times = scoring_times(model, new.patients, new.measurements)
+    score_ratio = times["with curves"] / times["risk alone"]
+    phenotype_ratio = times["with phenotype"] / times["risk alone"]
+    # Which relapse: the two kinds add up to the risk; discrimination against the oracle.
+    parts = scores["risk_antigen_negative"] + scores["risk_antigen_positive"]
+    adds_up = bool(np.max(np.abs(parts - scores["risk"])) <= 1e-6)
 
     pairs = sorted(
         (int(k.split("_L")[1].split("_H")[0]), int(k.split("_H")[1]))
@@ -141,6 +155,10 @@ def main() -> None:
         "every (L, H): AUROC >= 0.93 x oracle": all(r >= 0.93 for r in ratios.values()),
         "curves monotone, relapse + death <= 1, every held-out patient": monotone,
         "scoring with curves <= 1.3x the single-horizon path": score_ratio <= 1.3,
+        "risk_antigen_negative + risk_antigen_positive == risk (1e-6), every held-out patient": adds_up,
+        "auroc_antigen_negative >= 0.9 x oracle": m.get("auroc_antigen_negative_oracle_ratio", 0)
+        >= 0.9,
+        "scoring with the phenotype part <= 1.3x the relapse risk alone": phenotype_ratio <= 1.3,
     }
     print(f"risk curves on {args.n:,} simulated patients (seed {args.seed}), default recipe")
     print(
@@ -164,8 +182,19 @@ def main() -> None:
             f"{m['mean_predicted_death' + suffix]:.3f}"
         )
     print(
-        f"  scoring 5,000 new patients, per patient: with curves {times['curves'] * 1e3:.3f} ms, single horizon "
-        f"{times['single'] * 1e3:.3f} ms, ratio {score_ratio:.2f}x"
+        "  scoring 5,000 new patients, per patient: "
+        + ", ".join(f"{name} {t * 1e3:.3f} ms" for name, t in times.items())
+        + f"; curves {score_ratio:.2f}x, phenotype {phenotype_ratio:.2f}x the risk alone"
+    )
+    print(
+        f"  which relapse at L28: auroc_antigen_negative {m['auroc_antigen_negative']:.3f}, oracle "
+        f"{m.get('oracle_auroc_antigen_negative', float('nan')):.3f}, ratio "
+        f"{m.get('auroc_antigen_negative_oracle_ratio', float('nan')):.3f}; phenotype model AUROC "
+        f"{m['phenotype_auroc']:.3f} (95% CI {m['phenotype_auroc_ci_low']:.3f} to "
+        f"{m['phenotype_auroc_ci_high']:.3f}), calibration slope {m['phenotype_calibration_slope']:.2f}; "
+        f"mean predicted antigen-negative incidence {m['mean_predicted_antigen_negative']:.3f} vs "
+        f"observed {m['observed_antigen_negative_incidence']:.3f}; unknown status "
+        f"{m['phenotype_unknown_share']:.1%} of relapses"
     )
     for check, ok in checks.items():
         print(f"  target {check}: {'MET' if ok else 'NOT MET'}")

@@ -102,6 +102,7 @@ def quick_train_config(family: str = "logistic", calibration: str = "sigmoid", *
             "calibration_folds": 3,
         },
         evaluation={"n_bootstrap": 50, "subgroup_min_events": 5},
+        phenotype={"n_candidates": 2, "calibration_folds": 3, **overrides.pop("phenotype", {})},
         **overrides,
     )
 

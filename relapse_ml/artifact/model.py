@@ -107,6 +107,9 @@ class RelapseRiskModel:
         as ``classifier``); None when skipped (``phenotype_note`` says why).
     phenotype_note : str
         Why the phenotype part is missing ("" when present).
+    phenotype_means : ndarray or None
+        Column means of the phenotype model's preprocessed training relapses: the
+        baseline of its exact linear explanation (its own preprocessing, its own rows).
     """
 
     classifier: CalibratedClassifierCV
@@ -126,6 +129,7 @@ class RelapseRiskModel:
     curve: IncidenceCurve | None = None
     phenotype: CalibratedClassifierCV | None = None
     phenotype_note: str = "the model has no phenotype part (trained before relapse-ml 0.3)"
+    phenotype_means: np.ndarray | None = None
 
     def model_input(self, patients: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:
         """Canonical typed tables -> the classifier's input (one row per patient)."""
@@ -167,7 +171,10 @@ class RelapseRiskModel:
         """The phenotype model as a :class:`RelapseRiskModel` (to explain it like the risk)."""
         if self.phenotype is None:
             return None
-        return dataclasses.replace(self, classifier=self.phenotype, curve=None, phenotype=None)
+        reference = dataclasses.replace(self.reference, preprocessed_means=self.phenotype_means)
+        return dataclasses.replace(
+            self, classifier=self.phenotype, curve=None, phenotype=None, reference=reference
+        )
 
 
 class LandmarkNotTrainedError(ConfigError):

@@ -20,7 +20,12 @@ from relapse_ml.explain.cohort import (
     group_importance,
     importance_figure,
 )
-from relapse_ml.explain.drivers import Driver, driver_sentences, patient_drivers
+from relapse_ml.explain.drivers import (
+    Driver,
+    driver_sentences,
+    fact_contributions,
+    patient_drivers,
+)
 from relapse_ml.explain.explanation import (
     RISK_ADDITIVITY_TOL,
     SCALE_RULE,
@@ -53,6 +58,7 @@ __all__ = [
     "dependence_figures",
     "driver_sentences",
     "explain_patients",
+    "fact_contributions",
     "global_importance",
     "group_importance",
     "importance_figure",

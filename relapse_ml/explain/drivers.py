@@ -16,6 +16,14 @@ median, below half or above twice it. The model keeps no median of fewer than
 training patients and says so ("training median, all patients"). A missing
 value reads "not measured (imputed as ...)", because the model did use the
 imputed value.
+
+Drivers rank and phrase facts, not features: the forms of one measurement (a
+value and its ``log10(1 + x)``, e.g. the CAR T exposure and its log; see
+:func:`relapse_ml.features.catalogue.measurement_facts`) are one driver whose
+contribution is the sum of theirs, named once by its most readable member (the
+value on its measured scale). Feature and mechanism-group contributions are not
+changed: facts never span two groups, and the facts' contributions add up to the
+same ``risk - baseline_risk``.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from relapse_ml.artifact.reference import TrainingReference
 from relapse_ml.explain.display import display_label, format_points, with_unit
 from relapse_ml.explain.explanation import Explanation
 from relapse_ml.features import FeatureSpec
+from relapse_ml.features.catalogue import measurement_facts
 from relapse_ml.modeling import fitted_pipeline
 
 _TYPICAL_SPAN = 0.10
@@ -38,7 +47,11 @@ _TYPICAL_SPAN = 0.10
 
 @dataclass(frozen=True)
 class Driver:
-    """One contribution of one patient, with what a clinician needs to read it."""
+    """One fact's contribution to one patient's risk, with what a clinician needs to read it.
+
+    ``feature`` is the fact's key: the member that states it (its label and value
+    are shown); ``contribution`` is the sum over the fact's features.
+    """
 
     feature: str
     label: str
@@ -162,6 +175,60 @@ def _top_indices(contributions: np.ndarray, top_k: int) -> np.ndarray:
     return np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :top_k]
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """The catalogue's facts: keys in order of their first feature, and who states each."""
+
+    keys: tuple[str, ...]
+    of_feature: np.ndarray  # (features,) index of each feature's fact
+    shown: np.ndarray  # (facts,) catalogue index of the feature that states the fact
+
+
+def _facts(catalogue: tuple[FeatureSpec, ...]) -> _Facts:
+    keys_of = measurement_facts(catalogue)
+    keys = tuple(dict.fromkeys(keys_of))
+    position = {k: f for f, k in enumerate(keys)}
+    index = {s.name: j for j, s in enumerate(catalogue)}
+    return _Facts(
+        keys,
+        np.array([position[k] for k in keys_of], dtype=np.intp),
+        np.array([index[k] for k in keys], dtype=np.intp),
+    )
+
+
+def _sum_by_fact(contributions: np.ndarray, facts: _Facts) -> np.ndarray:
+    out = np.zeros((contributions.shape[0], len(facts.keys)), dtype=np.float64)
+    for j, f in enumerate(facts.of_feature):
+        out[:, f] += contributions[:, j]  # a one-feature fact keeps its value exactly
+    return out
+
+
+def fact_contributions(model: RelapseRiskModel, explanation: Explanation) -> pd.DataFrame:
+    """Contributions summed over the forms of each measurement (what drivers rank).
+
+    Parameters
+    ----------
+    model : RelapseRiskModel
+        The model explained (its catalogue defines the facts).
+    explanation : Explanation
+        Its explanation of a batch of patients.
+
+    Returns
+    -------
+    DataFrame (n, facts)
+        One column per fact, named by its key (see
+        :func:`relapse_ml.features.catalogue.measurement_facts`), in catalogue order
+        of the fact's first feature; rows add up to ``risk - baseline_risk``.
+    """
+    facts = _facts(model.catalogue)
+    contributions = explanation.feature_contributions.to_numpy(dtype=np.float64)
+    return pd.DataFrame(
+        _sum_by_fact(contributions, facts),
+        index=explanation.feature_contributions.index,
+        columns=list(facts.keys),
+    )
+
+
 def _disease_of(explanation: Explanation, i: int) -> str | None:
     if "disease" not in explanation.feature_values:
         return None
@@ -172,20 +239,25 @@ def _disease_of(explanation: Explanation, i: int) -> str | None:
 def patient_drivers(
     model: RelapseRiskModel, explanation: Explanation, row: int, top_k: int | None = 3
 ) -> list[Driver]:
-    """The ``top_k`` largest contributions (by size) of patient ``row`` (all when None).
+    """The ``top_k`` largest fact contributions (by size) of patient ``row`` (all when None).
 
+    The forms of one measurement are one driver (see the module docstring).
     Contributions that are exactly 0 are left out.
     """
-    contributions = explanation.feature_contributions.to_numpy(dtype=np.float64)[row : row + 1]
+    facts = _facts(model.catalogue)
+    contributions = _sum_by_fact(
+        explanation.feature_contributions.to_numpy(dtype=np.float64)[row : row + 1], facts
+    )
     k = contributions.shape[1] if top_k is None else top_k
     specs = model.catalogue
     fill = imputation_values(model)
     disease = _disease_of(explanation, row)
     drivers = []
-    for j in _top_indices(contributions, k)[0]:
-        c = float(contributions[0, j])
+    for f in _top_indices(contributions, k)[0]:
+        c = float(contributions[0, f])
         if c == 0.0:
             continue
+        j = facts.shown[f]
         spec = specs[j]
         raw = explanation.feature_values.iloc[row, j]
         value, comparison, imputed = describe_value(
@@ -210,17 +282,24 @@ def patient_drivers(
 def driver_sentences(
     model: RelapseRiskModel, explanation: Explanation, top_k: int = 3
 ) -> list[list[str]]:
-    """Driver sentences of every patient: ``top_k`` per patient ("" where fewer are non-zero)."""
-    contributions = explanation.feature_contributions.to_numpy(dtype=np.float64)
-    n = contributions.shape[0]
+    """Driver sentences of every patient: ``top_k`` per patient ("" where fewer are non-zero).
+
+    Sentence ``k`` of a patient is :func:`patient_drivers`' ``k``-th sentence: one per
+    fact, so the forms of one measurement are never two drivers.
+    """
+    n = len(explanation.feature_contributions)
     if n == 0 or top_k <= 0:
         return [[""] * max(top_k, 0) for _ in range(n)]
+    facts = _facts(model.catalogue)
+    contributions = _sum_by_fact(
+        explanation.feature_contributions.to_numpy(dtype=np.float64), facts
+    )
     top = _top_indices(contributions, top_k)
     specs = model.catalogue
     labels = [display_label(s) for s in specs]
     fill = imputation_values(model)
     values = explanation.feature_values
-    columns = {j: values.iloc[:, j].to_numpy(dtype=object) for j in np.unique(top)}
+    columns = {j: values.iloc[:, j].to_numpy(dtype=object) for j in facts.shown[np.unique(top)]}
     bands: dict = {}
     disease = (
         values["disease"].astype(object).where(values["disease"].notna(), None).to_numpy()
@@ -230,11 +309,12 @@ def driver_sentences(
     out = []
     for i in range(n):
         row = []
-        for j in top[i]:
-            c = float(contributions[i, j])
+        for f in top[i]:
+            c = float(contributions[i, f])
             if c == 0.0:
                 row.append("")
                 continue
+            j = facts.shown[f]
             spec = specs[j]
             value, comparison, _ = describe_value(
                 spec, columns[j][i], fill.get(spec.name), disease[i], model.reference, bands

@@ -8,7 +8,8 @@ At landmark day ``L`` the report also gives the risk over time (the cumulative
 incidence of relapse and of non-relapse death by each horizon after ``L``) and the
 trajectory: the risk the model of every trained landmark up to ``L`` gives the same
 patient (each from the data known by its own landmark), with what changed between
-landmarks in plain language (:mod:`relapse_ml.report.trajectory`).
+landmarks in plain language (:mod:`relapse_ml.report.trajectory`), and the kind of
+relapse to expect, antigen-negative or antigen-positive (:mod:`relapse_ml.report.phenotype`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from relapse_ml.explain import (
 )
 from relapse_ml.explain.display import display_label
 from relapse_ml.explain.drivers import describe_value, imputation_values
+from relapse_ml.report.phenotype import PHENOTYPE_METHOD, phenotype_blocks
 from relapse_ml.report.trajectory import (
     as_landmark_models,
     feature_rows,
@@ -36,7 +38,7 @@ from relapse_ml.report.trajectory import (
 )
 from relapse_ml.schema import load_contract
 
-REPORT_FORMAT_VERSION = 2
+REPORT_FORMAT_VERSION = 3
 
 OOD_METHOD = (
     "A patient is flagged as outside the training population when a category (disease, target "
@@ -207,7 +209,8 @@ def report_content(
         ``assumption`` made at it; ``curve``: relapse and non-relapse death
         incidences by each horizon after L, death None when unknown, the primary
         horizon flagged; ``trajectory``: the risk, band, findings and
-        ``what_changed`` at each trained landmark up to L).
+        ``what_changed`` at each trained landmark up to L; ``phenotype``: the kind of
+        relapse to expect, see :func:`relapse_ml.report.phenotype.phenotype_blocks`).
 
     Raises
     ------
@@ -230,6 +233,7 @@ def report_content(
             risks.append(earlier.risk(model_input))
             features.append(feature_rows(earlier.features(model_input)))
     groups = list(explanation.group_contributions.columns)
+    kinds = phenotype_blocks(model, explanation, patients, model_input, top_k)
     people = []
     for i in range(len(patients)):
         row = patients.iloc[i]
@@ -262,6 +266,7 @@ def report_content(
                 "ood": bool(ood[i]),
                 "ood_reasons": [r for r in reasons[i].split("; ") if r],
                 "novelty_score": float(novelty[i]),
+                "phenotype": kinds[i],
             }
         )
     return {
@@ -277,6 +282,7 @@ def report_content(
             else "not available: the model carries no calibration confidence intervals",
             "out_of_distribution": OOD_METHOD,
             "risk_over_time": CURVE_METHOD,
+            "kind_of_relapse": PHENOTYPE_METHOD,
         },
         "groups": [{"group": g, "label": contract.group_labels.get(g, g)} for g in groups],
         "patients": people,

@@ -258,12 +258,16 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _drivers_html(drivers: list[dict[str, object]]) -> str:
+def _drivers_html(drivers: list[dict[str, object]], toward: bool = False) -> str:
+    """Driver sentences, the points coloured by direction (``toward``: the kind of relapse)."""
     if not drivers:
-        return "<p>No feature moved this patient's risk away from the baseline.</p>"
+        what = "expected kind of relapse" if toward else "risk"
+        return f"<p>No feature moved this patient's {what} away from the baseline.</p>"
     items = []
     for d in drivers:
-        cls = "up" if float(d["contribution"]) > 0 else "down"
+        up = float(d["contribution"]) > 0
+        cls = ("to-negative" if up else "to-positive") if toward else ("up" if up else "down")
+        kind = f' <span class="{cls}">toward {esc(d["toward"])}</span>' if toward else ""
         sentence = str(d["sentence"])
         head, sep, points = sentence.rpartition(": ")
         body = (
@@ -271,7 +275,7 @@ def _drivers_html(drivers: list[dict[str, object]]) -> str:
             if sep
             else esc(sentence)
         )
-        items.append(f'<li>{body} <span class="small">({esc(d["group"])})</span></li>')
+        items.append(f'<li>{body}{kind} <span class="small">({esc(d["group"])})</span></li>')
     return '<ul class="drivers">' + "".join(items) + "</ul>"
 
 
@@ -297,6 +301,37 @@ def _ood_html(patient: dict[str, object]) -> str:
         '<div class="warning"><strong>Out-of-distribution warning:</strong> this patient lies outside '
         "the population the model was trained on; treat the risk with caution.<ul>"
         f"{reasons}</ul></div>"
+    )
+
+
+def phenotype_html(patient: dict[str, object]) -> str:
+    """The kind of relapse to expect (``templates/phenotype.html``), or why it is not given."""
+    block = patient.get("phenotype") or {"reason": "not part of this report (format before 3)"}
+    if not block.get("available"):
+        reason = f"Not available for this model: {block.get('reason', '')}"
+        return f'<div class="phenotype"><p class="phenotype-unavailable">{esc(reason)}</p></div>'
+    negative, positive = (
+        float(block["risk_antigen_negative"]),
+        float(block["risk_antigen_positive"]),
+    )
+    split = (
+        f"Of the {_pct(float(patient['risk']))} risk of relapse by day {block['horizon_days']}: "
+        f"{_pct(negative)} antigen-negative and {_pct(positive)} antigen-positive."
+    )
+    basis = (
+        f"Main drivers of the expected kind, in points of the antigen-negative share (baseline "
+        f"{_pct(float(block['baseline_share']))}):"
+        if block.get("baseline_share") is not None
+        else f"Drivers not available: {block.get('drivers_note', '')}"
+    )
+    return Template(_template("phenotype.html")).substitute(
+        kind="negative" if block["more_likely"] == "antigen-negative" else "positive",
+        headline=esc(block["headline"]),
+        split=esc(split),
+        basis=esc(basis),
+        drivers="" if block.get("drivers_note") else _drivers_html(block["drivers"], toward=True),
+        meaning=esc(block["meaning"]),
+        note=esc(block["note"]),
     )
 
 
@@ -332,6 +367,8 @@ def _patient_html(patient: dict[str, object]) -> str:
 {group_chart_svg(float(patient["baseline_risk"]), patient["group_contributions"])}
 <h3>Main drivers</h3>
 {_drivers_html(patient["drivers"])}
+<h3>Kind of relapse to expect</h3>
+{phenotype_html(patient)}
 <h3>Missing and imputed values</h3>
 {_missing_html(patient["missing_values"])}
 </section>"""
@@ -378,7 +415,9 @@ def render_html(content: dict[str, object]) -> str:
         f"<p><strong>Explanations.</strong> {esc(methods['explanation'])}</p>"
         f"<p><strong>Uncertainty interval.</strong> {esc(methods['uncertainty_interval'])}</p>"
         f"<p><strong>Out-of-distribution check.</strong> {esc(methods['out_of_distribution'])}</p>"
-        f"<p><strong>Risk over time.</strong> {esc(methods.get('risk_over_time', ''))}</p></section>"
+        f"<p><strong>Risk over time.</strong> {esc(methods.get('risk_over_time', ''))}</p>"
+        f"<p><strong>Kind of relapse.</strong> {esc(methods.get('kind_of_relapse', ''))}</p>"
+        "</section>"
     )
     page = Template(_template("report.html"))
     return page.substitute(

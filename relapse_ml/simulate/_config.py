@@ -137,7 +137,12 @@ class SimulationConfig:
             raise ValueError("disease_mix weights must be >= 0 with a positive sum")
         if self.n_sites < 1 or self.n_sites > 99:
             raise ValueError("n_sites must be between 1 and 99")
-        names = ("missed_visit_prob", "replicate_prob", "early_dropout_prob", "unknown_antigen_prob")
+        names = (
+            "missed_visit_prob",
+            "replicate_prob",
+            "early_dropout_prob",
+            "unknown_antigen_prob",
+        )
         for name in names:
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1)")

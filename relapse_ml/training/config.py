@@ -60,11 +60,14 @@ class PhenotypeConfig:
         Model family of the conditional model (few events: ``logistic`` by default).
     calibration_folds : int
         Folds of its sigmoid calibration.
+    n_candidates : int
+        Penalties tried by cross-validation.
     """
 
     min_known_relapses: int
     family: str
     calibration_folds: int
+    n_candidates: int
 
     def __post_init__(self) -> None:
         if self.min_known_relapses < 2:

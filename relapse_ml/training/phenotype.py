@@ -21,11 +21,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from relapse_ml.artifact.reference import preprocessed_means
 from relapse_ml.evaluation import auroc, metrics_with_ci, subgroup_metrics
 from relapse_ml.evaluation.subgroups import publishable_subgroups
 from relapse_ml.features import LandmarkFeatures
-from relapse_ml.modeling import build_pipeline, family_by_name, fit_calibrated_classifier
-from relapse_ml.modeling.selection import SelectionResult
+from relapse_ml.modeling import family_by_name, fitted_pipeline, select_model
 from relapse_ml.training.config import TrainConfig
 from relapse_ml.training.steps import TaskData
 
@@ -45,9 +45,7 @@ def antigen_status(data: TaskData, outcomes: pd.DataFrame) -> np.ndarray:
     return np.where(data.label == 1, code, -1)
 
 
-def fit_phenotype(
-    data: TaskData, outcomes: pd.DataFrame, selection: SelectionResult, config: TrainConfig
-):
+def fit_phenotype(data: TaskData, outcomes: pd.DataFrame, config: TrainConfig):
     """Fit ``P(antigen-negative | relapse by P)`` on the training relapses of known status.
 
     Returns
@@ -66,19 +64,37 @@ def fit_phenotype(
             f"phenotype part skipped at landmark day {data.landmark_day}: fewer than {needed} "
             "training relapses of known antigen status, or only one kind"
         )
-    family = family_by_name(config.phenotype.family)
-    features = LandmarkFeatures.from_config(config.features_at(data.landmark_day))
-    pipeline = build_pipeline(features, selection.catalogue, family, {}, config.seed)
-    classifier = fit_calibrated_classifier(
-        pipeline,
+    # Few events: the penalty is chosen by cross-validation (a fixed weak one overfits
+    # and the sigmoid map cannot undo it), then calibrated out of fold.
+    chosen = select_model(
         data.rows(rows),
         status[rows],
         data.weight[rows],
-        method="sigmoid",
-        folds=config.phenotype.calibration_folds,
-        random_state=config.seed,
+        [family_by_name(config.phenotype.family)],
+        features=LandmarkFeatures.from_config(config.features_at(data.landmark_day)),
+        cv_repeats=1,
+        cv_folds=3,
+        n_candidates=config.phenotype.n_candidates,
+        calibration_methods=("sigmoid",),
+        selection_metric="brier",
+        seed=config.seed,
+        calibration_folds=config.phenotype.calibration_folds,
+        n_jobs=2,
     )
-    return classifier, ""
+    return chosen.model, ""
+
+
+def phenotype_means(classifier, data: TaskData, outcomes: pd.DataFrame) -> np.ndarray:
+    """Column means of the phenotype model's preprocessed training relapses (its SHAP baseline).
+
+    The exact linear explanation is relative to these means; they are averages over at
+    least ``min_known_relapses`` patients, never a row.
+    """
+    status = antigen_status(data, outcomes)
+    rows = data.train[status[data.train] >= 0]
+    steps = fitted_pipeline(classifier).named_steps
+    features = steps["features"].transform(data.rows(rows))
+    return preprocessed_means(np.asarray(steps["preprocess"].transform(features), dtype=float))
 
 
 def evaluate_phenotype(

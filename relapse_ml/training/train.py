@@ -21,7 +21,12 @@ from relapse_ml.schema import load_contract
 from relapse_ml.task import DEATH_COLUMN, LandmarkTask, build_landmark_task
 from relapse_ml.training.config import TrainConfig
 from relapse_ml.training.curves import evaluate_curve, fit_curve
-from relapse_ml.training.phenotype import UNKNOWN_RULE, evaluate_phenotype, fit_phenotype
+from relapse_ml.training.phenotype import (
+    UNKNOWN_RULE,
+    evaluate_phenotype,
+    fit_phenotype,
+    phenotype_means,
+)
 from relapse_ml.training.steps import (
     HeldOutEvaluation,
     TaskData,
@@ -182,9 +187,10 @@ def _fit_landmark(
         data, selection, evaluation, config, load_contract().version, curve=curve
     )
     pair_metrics, pair_table = evaluate_curve(data, model, config, truth)
-    model.phenotype, model.phenotype_note = fit_phenotype(data, outcomes, selection, config)
+    model.phenotype, model.phenotype_note = fit_phenotype(data, outcomes, config)
     phenotype_metrics, phenotype_table = {}, pd.DataFrame()
     if model.phenotype is not None:
+        model.phenotype_means = phenotype_means(model.phenotype, data, outcomes)
         x_test = data.rows(data.test)
         share = model.antigen_negative_share(model.features(x_test))
         phenotype_metrics, phenotype_table = evaluate_phenotype(

@@ -17,7 +17,7 @@ from relapse_ml.explain import (
     patient_drivers,
 )
 from relapse_ml.explain.display import display_label, format_points, format_value, with_unit
-from relapse_ml.explain.drivers import describe_value
+from relapse_ml.explain.drivers import describe_value, fact_contributions
 from relapse_ml.features import FeatureSpec
 
 AGE = FeatureSpec("age_years", "clinical", "numeric", "years", "Age", ("patients.age_years",))
@@ -177,15 +177,14 @@ def test_driver_sentences_on_a_trained_model(trained_model, simulated_data):
     assert len(sentences) == len(simulated_data.patients) and all(len(s) == 3 for s in sentences)
     pattern = re.compile(r"^.+: .+: [+-](\d+\.\d|<0\.1) points$")
     assert all(pattern.match(s) for row in sentences for s in row if s)
-    # The first driver is the largest contribution, with the matching sign and size.
-    contributions = explanation.feature_contributions.to_numpy()
+    # The first driver is the largest fact (a value and its log summed), sign and size.
+    facts = fact_contributions(model, explanation)
     for i in (0, 7, 99):
-        j = int(np.argmax(np.abs(contributions[i])))
-        points = f"{100 * contributions[i, j]:+.1f} points"
+        row = facts.iloc[i]
+        j = int(np.argmax(np.abs(row.to_numpy())))
+        points = f"{100 * row.iloc[j]:+.1f} points"
         assert sentences[i][0].endswith(points)
         drivers = patient_drivers(model, explanation, i, top_k=3)
-        assert (
-            drivers[0].feature == model.catalogue[j].name and drivers[0].sentence == sentences[i][0]
-        )
+        assert drivers[0].feature == facts.columns[j] and drivers[0].sentence == sentences[i][0]
     imputed_sentences = [s for row in sentences for s in row if "not measured" in s]
     assert imputed_sentences and all("imputed as" in s for s in imputed_sentences)

@@ -1,5 +1,6 @@
 """Render the report in headless chromium: the page loads, the screenshot is not blank, and
-the risk-over-time chart and the landmark trajectory are shown, with their numbers.
+the risk-over-time chart and the landmark trajectory are shown, with their numbers, and the
+kind of relapse to expect shows its headline and drivers.
 
 Skipped when chromium is not installed, unless RELAPSE_ML_REQUIRE_BROWSER=true
 (CI), where a missing browser is a failure.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -229,3 +231,58 @@ def test_curve_and_trajectory_render_side_by_side(browser, report_setup, tmp_pat
         chart_box, table_box = chart["box"], page["table"]["box"]
         assert table_box[0] >= chart_box[2]
         assert table_box[1] < chart_box[3] and chart_box[1] < table_box[3]
+
+
+# The kind-of-relapse section as the browser lays it out: its heading, the headline
+# (shown, not clipped by the page width) and the driver items.
+_PHENOTYPE = """(() => {
+  const shown = el => {
+    const box = el.getBoundingClientRect(), style = getComputedStyle(el);
+    if (box.width <= 0 || box.height <= 0 || style.visibility === 'hidden') return false;
+    const top = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+    return top !== null && (el === top || el.contains(top) || top.contains(el));
+  };
+  return [...document.querySelectorAll('section.patient')].map(section => {
+    const block = section.querySelector('div.phenotype');
+    const line = block && block.querySelector('.phenotype-headline');
+    const heading = block && block.previousElementSibling;
+    const box = line && line.getBoundingClientRect();
+    return {
+      heading: heading && heading.innerText,
+      headline: line && {shown: shown(line), text: line.innerText, left: box.left,
+                         right: box.right, weight: getComputedStyle(line).fontWeight},
+      drivers: block ? [...block.querySelectorAll('ul.drivers li')].map(
+        li => ({shown: shown(li), text: li.innerText})) : [],
+    };
+  });
+})()"""
+
+
+@pytest.mark.browser
+def test_kind_of_relapse_renders_with_its_headline(browser, report_setup, tmp_path):
+    data_dir, model_path, ids = report_setup
+    html_path = tmp_path / "report.html"
+    content = run_explain(data_dir, str(model_path), [ids[1], ids[2]], html_path)
+    width, height = 1200, 6000
+    devtools = DevTools(browser, str(tmp_path / "profile"), width, height)
+    try:
+        devtools.open(html_path.resolve().as_uri(), width, height)
+        shown = devtools.evaluate(_PHENOTYPE)
+    finally:
+        devtools.close()
+    assert len(shown) == len(content["patients"])
+    for patient, page in zip(content["patients"], shown, strict=True):
+        block = patient["phenotype"]
+        assert block["available"], block
+        assert page["heading"].lower() == "kind of relapse to expect"
+        line = page["headline"]
+        assert line and line["shown"], line
+        assert line["text"] == block["headline"]
+        assert re.fullmatch(
+            r"If relapse occurs, it is more likely antigen-(negative|positive) \(\d+%\)",
+            line["text"],
+        )
+        assert 0 <= line["left"] < line["right"] <= width and int(line["weight"]) >= 600
+        assert len(page["drivers"]) == len(block["drivers"]) > 0
+        for item, driver in zip(page["drivers"], block["drivers"], strict=True):
+            assert item["shown"] and f"toward {driver['toward']}" in item["text"]

@@ -11,7 +11,11 @@ from relapse_ml.schema import load_contract
 from relapse_ml.serving.scoring import score_columns, score_patients
 
 MARKERS = load_contract().markers
-NUMERIC = [c for c in score_columns(3) if c.startswith(("risk_by", "death_without", "baseline"))]
+NUMERIC = [
+    c
+    for c in score_columns(3)
+    if c.startswith(("risk_by", "death_without", "baseline", "risk_antigen"))
+]
 
 
 def later_rows(patient_ids, landmark, draws) -> pd.DataFrame:

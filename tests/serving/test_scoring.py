@@ -27,6 +27,8 @@ EXPECTED_COLUMNS = [
     "death_without_relapse_by_day_180",
     "death_without_relapse_by_day_365",
     "death_without_relapse_by_day_730",
+    "risk_antigen_negative",
+    "risk_antigen_positive",
     "contrib_antigen",
     "contrib_exhaustion",
     "contrib_persistence",

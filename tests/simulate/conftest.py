@@ -37,7 +37,8 @@ def big_cohort() -> SimulatedCohort:
 @pytest.fixture(scope="session")
 def big_truth(big_cohort: SimulatedCohort) -> pd.DataFrame:
     """Truth of the big cohort joined with patient covariates and the outcomes table."""
-    cols = ["patient_id", "disease", "age_years", "prior_lines", "crs_grade", "icans_grade"]
+    cols = ["patient_id", "disease", "target_antigen", "age_years", "prior_lines", "crs_grade"]
+    cols.append("icans_grade")
     out = big_cohort.outcomes.rename(columns={"relapse": "obs_relapse"})
     return big_cohort.truth.merge(big_cohort.patients[cols], on="patient_id", validate="1:1").merge(
         out, on="patient_id", validate="1:1"

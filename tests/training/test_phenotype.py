@@ -46,24 +46,19 @@ def test_unknown_status_is_neither_negative_nor_positive(day_28, simulated_data,
     assert (status[~relapsed] == -1).all()
     # Relabelling the unknowns changes nothing: they are left out of the fit.
     config = quick_train_config()
-    selection = training_result().selection
-    fitted, _ = fit_phenotype(day_28, outcomes, selection, config)
+    fitted, _ = fit_phenotype(day_28, outcomes, config)
     flipped = outcomes.assign(
         relapse_antigen=outcomes["relapse_antigen"].astype(object).replace({"unknown": pd.NA})
     )
-    again, _ = fit_phenotype(day_28, flipped, selection, config)
+    again, _ = fit_phenotype(day_28, flipped, config)
     x = day_28.rows(day_28.test)
     np.testing.assert_allclose(fitted.predict_proba(x), again.predict_proba(x))
     assert training_result().metrics["phenotype_unknown_share"] > 0
 
 
-def test_too_few_relapses_of_known_status_skip_the_part_with_a_reason(
-    day_28, simulated_data, training_result
-):
+def test_too_few_relapses_of_known_status_skip_the_part_with_a_reason(day_28, simulated_data):
     config = quick_train_config(phenotype={"min_known_relapses": 100_000})
-    classifier, note = fit_phenotype(
-        day_28, simulated_data.outcomes, training_result().selection, config
-    )
+    classifier, note = fit_phenotype(day_28, simulated_data.outcomes, config)
     assert classifier is None and "fewer than 100000" in note
 
 
