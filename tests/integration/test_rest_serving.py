@@ -190,6 +190,10 @@ def test_rest_landmark_param_scores_at_that_landmark_with_the_curve_columns(serv
             assert curve["risk_by_day_180"].isna().all()
             assert (curve["risk_by_day_730"] >= curve["risk_by_day_365"] - 1e-12).all()
     assert not np.allclose(first["risk"].astype(float), later["risk"].astype(float))
+    # Which relapse: the two kinds add up to the risk in the REST answer too.
+    for answer in (first, later):
+        parts = answer["risk_antigen_negative"].astype(float) + answer["risk_antigen_positive"]
+        np.testing.assert_allclose(parts, answer["risk"].astype(float), rtol=0, atol=1e-9)
 
 
 def test_rest_untrained_landmark_is_refused_naming_the_trained_ones(served, tmp_path):

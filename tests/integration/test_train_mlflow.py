@@ -98,6 +98,11 @@ def test_train_logs_a_complete_run_and_registers_a_champion(
             assert f"{name}_L{landmark}_H{horizon}" in metrics, (name, landmark, horizon)
         assert f"oracle_auroc_L{landmark}_H{horizon}" in metrics
     assert not any(k.endswith(("_L90_H90", "_L180_H180")) for k in metrics)
+    # Which relapse: the conditional model with CIs, the product's AUROC, the rule for unknowns.
+    for name in ("phenotype_auroc", "phenotype_brier", "phenotype_calibration_slope"):
+        assert {name, f"{name}_ci_low", f"{name}_ci_high"} <= set(metrics), name
+    assert {"auroc_antigen_negative", "oracle_auroc_antigen_negative"} <= set(metrics)
+    assert "missing at random" in params["phenotype.unknown_status_rule"]
     for name in HEADLINE:
         assert {name, f"{name}_ci_low", f"{name}_ci_high"} <= set(metrics), name
         assert metrics[f"{name}_ci_low"] <= metrics[name] <= metrics[f"{name}_ci_high"]
@@ -119,6 +124,7 @@ def test_train_logs_a_complete_run_and_registers_a_champion(
         "tables/subgroup_metrics.csv",
         "tables/cv_candidates.csv",
         "tables/risk_curve_metrics.csv",
+        "tables/phenotype_subgroup_metrics.csv",
     ):
         assert path in artifacts, path
     card = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/model_card.md")
@@ -136,6 +142,8 @@ def test_train_logs_a_complete_run_and_registers_a_champion(
     ):
         assert heading in card
     assert "non-relapse death now competes" in card
+    assert "## Which relapse: antigen-negative or antigen-positive" in card
+    assert "Share of relapses with unknown status" in card
     # Datasets are logged by digest and schema, never rows.
     inputs = run.inputs.dataset_inputs
     assert inputs and inputs[0].dataset.digest and "patient_id" in inputs[0].dataset.schema
