@@ -243,3 +243,15 @@ def assert_fits_canvas(figure, tolerance_px: float = 1.0) -> None:
     """
     problems = text_outside_canvas(figure, tolerance_px)
     assert not problems, "figure text outside its canvas:\n" + "\n".join(problems)
+
+
+def landmark_task_data(tables, landmark: int, config=None):
+    """The training step's task data at ``landmark`` for validated ``tables`` (the shared split)."""
+    from relapse_ml.training.steps import held_out_patients, task_data
+
+    config = config or quick_train_config()
+    test_ids = held_out_patients(tables.patients, tables.outcomes, config)
+    return task_data(
+        tables.patients, tables.measurements, tables.outcomes, config,
+        landmark_day=landmark, test_ids=test_ids,
+    )  # fmt: skip

@@ -8,19 +8,12 @@ import pytest
 
 from relapse_ml.evaluation.competing import aalen_johansen_incidence, event_codes
 from relapse_ml.training.curves import PAIR_METRICS, evaluate_curve
-from relapse_ml.training.steps import held_out_patients, task_data
-from tests.helpers import quick_train_config
+from tests.helpers import landmark_task_data, quick_train_config
 
 
 @pytest.fixture(scope="module")
 def day_90(simulated_data):
-    config = quick_train_config()
-    tables = simulated_data
-    test_ids = held_out_patients(tables.patients, tables.outcomes, config)
-    return task_data(
-        tables.patients, tables.measurements, tables.outcomes, config,
-        landmark_day=90, test_ids=test_ids,
-    )  # fmt: skip
+    return landmark_task_data(simulated_data, 90)
 
 
 def test_every_pair_after_the_landmark_is_evaluated_against_its_own_task(

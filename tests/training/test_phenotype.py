@@ -8,19 +8,12 @@ import pytest
 
 from relapse_ml.serving.scoring import score_patients
 from relapse_ml.training.phenotype import antigen_status, fit_phenotype
-from relapse_ml.training.steps import held_out_patients, task_data
-from tests.helpers import quick_train_config
+from tests.helpers import landmark_task_data, quick_train_config
 
 
 @pytest.fixture(scope="module")
 def day_28(simulated_data):
-    config = quick_train_config()
-    tables = simulated_data
-    test_ids = held_out_patients(tables.patients, tables.outcomes, config)
-    return task_data(
-        tables.patients, tables.measurements, tables.outcomes, config,
-        landmark_day=28, test_ids=test_ids,
-    )  # fmt: skip
+    return landmark_task_data(simulated_data, 28)
 
 
 def test_the_two_kinds_add_up_to_the_risk_for_every_patient(landmark_models, simulated_data):

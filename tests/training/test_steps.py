@@ -10,25 +10,14 @@ from relapse_ml.evaluation import METRIC_NAMES, metrics_with_ci
 from relapse_ml.training.steps import (
     evaluate_on_test,
     headline_metric,
-    held_out_patients,
     run_parameters,
-    task_data,
 )
-from tests.helpers import quick_train_config
-
-
-def landmark_data(tables, landmark: int):
-    config = quick_train_config()
-    test_ids = held_out_patients(tables.patients, tables.outcomes, config)
-    return task_data(
-        tables.patients, tables.measurements, tables.outcomes, config,
-        landmark_day=landmark, test_ids=test_ids,
-    )  # fmt: skip
+from tests.helpers import landmark_task_data, quick_train_config
 
 
 @pytest.fixture(scope="module")
 def data(simulated_data):
-    return landmark_data(simulated_data, 28)
+    return landmark_task_data(simulated_data, 28)
 
 
 def test_task_data_splits_the_patients_at_risk_once(data):
@@ -45,7 +34,7 @@ def test_one_held_out_split_serves_every_landmark(simulated_data, data):
     """A patient held out at day 28 is held out at every later landmark, and vice versa."""
     first_test = set(data.at_risk_outcomes["patient_id"][data.at_risk_test])
     for landmark in (90, 180):
-        later = landmark_data(simulated_data, landmark)
+        later = landmark_task_data(simulated_data, landmark)
         ids = later.at_risk_outcomes["patient_id"]
         assert set(ids[later.at_risk_test]) == first_test & set(ids)
         assert set(ids[~later.at_risk_test]).isdisjoint(first_test)
