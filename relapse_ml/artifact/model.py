@@ -193,6 +193,11 @@ class LandmarkModels:
 
     models: tuple[RelapseRiskModel, ...]
 
+    @classmethod
+    def of(cls, models: LandmarkModels | RelapseRiskModel) -> LandmarkModels:
+        """``models`` itself, or one landmark's model as a single-landmark artifact."""
+        return cls((models,)) if isinstance(models, RelapseRiskModel) else models
+
     def __post_init__(self) -> None:
         days = [m.landmark_day for m in self.models]
         if not days or days != sorted(set(days)):
@@ -348,7 +353,7 @@ def _single_landmark(model: RelapseRiskModel) -> LandmarkModels:
     state = vars(model)
     state.setdefault("curve", None)
     state.setdefault("horizons_days", tuple(load_contract().default_horizons_days))
-    return LandmarkModels((model,))
+    return LandmarkModels.of(model)
 
 
 @dataclass(frozen=True)

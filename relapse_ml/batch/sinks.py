@@ -24,15 +24,13 @@ def check_table_path(path: Path) -> None:
 
 def empty_scores(top_k: int, horizons_days: Sequence[int]) -> pd.DataFrame:
     """A scores table without rows: every column of :func:`score_columns`, with its type."""
-    from relapse_ml.serving.scoring import score_columns
+    from relapse_ml.serving.scoring import curve_columns, score_columns
 
-    floats = {"risk", "baseline_risk"}
+    floats = {"risk", "baseline_risk", *curve_columns(horizons_days)}
     ints = {"landmark_day", "horizon_days", "schema_version"}
     columns = {}
     for name in score_columns(top_k, horizons_days):
-        if name in floats or name.startswith(
-            ("contrib_", "risk_by_day_", "death_without_", "risk_antigen_")
-        ):
+        if name in floats or name.startswith("contrib_"):
             columns[name] = pd.Series([], dtype="float64")
         elif name in ints:
             columns[name] = pd.Series([], dtype="int64")

@@ -116,19 +116,17 @@ class IncidenceCurve:
         n, primary = risk.size, self.primary_horizon
         features = self.preprocess.transform(features) if n else np.empty((0, 0))
         relapse = {primary: risk}
-        death = {primary: (1.0 - risk) * self._factor(f"death_by_{primary}", features)}
-        before = [h for h in self.horizons_days if self.landmark_day < h < primary]
-        for h, upper in zip(reversed(before), [primary, *reversed(before)], strict=False):
-            relapse[h] = relapse[upper] * self._factor(f"relapse_by_{h}_given_by_{upper}", features)
-            death[h] = death[upper] * self._factor(f"death_by_{h}_given_by_{upper}", features)
-        previous = primary
-        for h in (h for h in self.horizons_days if h > primary):
-            free = np.clip(1.0 - relapse[previous] - death[previous], 0.0, 1.0)
-            a = self._factor(f"relapse_in_{previous}_{h}", features)
-            b = self._factor(f"death_in_{previous}_{h}", features)
-            relapse[h] = relapse[previous] + free * a
-            death[h] = death[previous] + free * (1.0 - a) * b
-            previous = h
+        death = {primary: (1.0 - risk) * self._factor(_death_at(primary), features)}
+        for step in _steps(self.landmark_day, self.horizons_days, primary):
+            h, known = step.horizon, step.known
+            a = self._factor(step.relapse_factor, features)
+            b = self._factor(step.death_factor, features)
+            if step.before_primary:  # shares of the later horizon's incidences
+                relapse[h], death[h] = relapse[known] * a, death[known] * b
+            else:  # the event-free share at the earlier horizon, split in (known, h]
+                free = np.clip(1.0 - relapse[known] - death[known], 0.0, 1.0)
+                relapse[h] = relapse[known] + free * a
+                death[h] = death[known] + free * (1.0 - a) * b
         missing = np.full(n, np.nan)
         rel = np.column_stack([relapse.get(h, missing) for h in self.horizons_days])
         dead = np.column_stack([death.get(h, missing) for h in self.horizons_days])
@@ -182,27 +180,24 @@ def fit_incidence_curve(
     rows = pd.Index(features.index.astype(str))
     ctx = _FitContext(rows, preprocess.transform(features), template, min_events)
     primary = build_landmark_task(outcomes, landmark_day, primary_horizon, censoring)
-    factors: list[ConditionalFactor] = []
-    non_relapse = primary.label == 0
-    factors.append(
-        ctx.fit(f"death_by_{primary_horizon}", primary, non_relapse, primary.death_label)
-    )
-    before = [h for h in horizons_days if landmark_day < h < primary_horizon]
-    for h, upper in zip(reversed(before), [primary_horizon, *reversed(before)], strict=False):
-        by_h = primary.time <= h
-        relapsed = (primary.label == 1) & (primary.time <= upper)
-        died = (primary.death_label == 1) & (primary.time <= upper)
-        factors.append(ctx.fit(f"relapse_by_{h}_given_by_{upper}", primary, relapsed, by_h))
-        factors.append(ctx.fit(f"death_by_{h}_given_by_{upper}", primary, died, by_h))
-    previous = primary_horizon
-    for h in (h for h in horizons_days if h > primary_horizon):
-        window = build_landmark_task(outcomes, previous, h, censoring)
-        every = np.ones(window.label.size, dtype=bool)
-        factors.append(ctx.fit(f"relapse_in_{previous}_{h}", window, every, window.label))
-        factors.append(
-            ctx.fit(f"death_in_{previous}_{h}", window, window.label == 0, window.death_label)
-        )
-        previous = h
+    factors = [
+        ctx.fit(_death_at(primary_horizon), primary, primary.label == 0, primary.death_label)
+    ]
+    for step in _steps(landmark_day, horizons_days, primary_horizon):
+        h, known = step.horizon, step.known
+        if step.before_primary:
+            by_h = primary.time <= h
+            relapsed = (primary.label == 1) & (primary.time <= known)
+            died = (primary.death_label == 1) & (primary.time <= known)
+            factors.append(ctx.fit(step.relapse_factor, primary, relapsed, by_h))
+            factors.append(ctx.fit(step.death_factor, primary, died, by_h))
+        else:
+            window = build_landmark_task(outcomes, known, h, censoring)
+            every = np.ones(window.label.size, dtype=bool)
+            factors.append(ctx.fit(step.relapse_factor, window, every, window.label))
+            factors.append(
+                ctx.fit(step.death_factor, window, window.label == 0, window.death_label)
+            )
     return IncidenceCurve(
         landmark_day=int(landmark_day),
         horizons_days=tuple(int(h) for h in horizons_days),
@@ -211,6 +206,48 @@ def fit_incidence_curve(
         factors={f.name: f for f in factors},
         death_known=primary.competing_death != "unknown",
     )
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One horizon of the curve, reached from the horizon ``known`` already computed.
+
+    Before the primary horizon the factors are ``P(event by horizon | event by known)``;
+    after it, ``P(relapse in (known, horizon] | event-free at known)`` and
+    ``P(death in it | no relapse in it)``. Fitting and scoring share these names.
+    """
+
+    horizon: int
+    known: int
+    before_primary: bool
+
+    @property
+    def relapse_factor(self) -> str:
+        if self.before_primary:
+            return f"relapse_by_{self.horizon}_given_by_{self.known}"
+        return f"relapse_in_{self.known}_{self.horizon}"
+
+    @property
+    def death_factor(self) -> str:
+        if self.before_primary:
+            return f"death_by_{self.horizon}_given_by_{self.known}"
+        return f"death_in_{self.known}_{self.horizon}"
+
+
+def _death_at(primary_horizon: int) -> str:
+    """The factor ``P(death by P | no relapse by P)``."""
+    return f"death_by_{primary_horizon}"
+
+
+def _steps(landmark_day: int, horizons_days: Sequence[int], primary: int) -> list[_Step]:
+    """The horizons after the landmark other than the primary, in the order they are built:
+    down from the primary horizon, then up from it."""
+    before = sorted((h for h in horizons_days if landmark_day < h < primary), reverse=True)
+    after = sorted(h for h in horizons_days if h > primary)
+    return [
+        *(_Step(h, k, True) for h, k in zip(before, [primary, *before], strict=False)),
+        *(_Step(h, k, False) for h, k in zip(after, [primary, *after], strict=False)),
+    ]
 
 
 @dataclass

@@ -17,7 +17,6 @@ from relapse_ml.report.html import (
 )
 from relapse_ml.report.trajectory import (
     LANDMARK_FINDINGS,
-    as_landmark_models,
     landmark_assumption,
     landmark_findings,
     what_changed,
@@ -28,7 +27,6 @@ __all__ = [
     "LANDMARK_FINDINGS",
     "LIMITATIONS",
     "OOD_METHOD",
-    "as_landmark_models",
     "esc",
     "group_chart_svg",
     "incidence_chart_svg",

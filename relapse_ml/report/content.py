@@ -31,7 +31,6 @@ from relapse_ml.explain.display import display_label
 from relapse_ml.explain.drivers import describe_value, imputation_values
 from relapse_ml.report.phenotype import PHENOTYPE_METHOD, phenotype_blocks
 from relapse_ml.report.trajectory import (
-    as_landmark_models,
     feature_rows,
     landmark_assumption,
     trajectory,
@@ -217,7 +216,7 @@ def report_content(
     LandmarkNotTrainedError
         ``landmark`` is not a trained landmark.
     """
-    models = as_landmark_models(models)
+    models = LandmarkModels.of(models)
     model = models.at(landmark)
     contract = load_contract()
     ood, reasons, novelty = assess_ood(model, explanation.feature_values)

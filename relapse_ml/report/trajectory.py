@@ -14,12 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from relapse_ml.artifact import LandmarkModels, RelapseRiskModel
-
-
-def as_landmark_models(models: LandmarkModels | RelapseRiskModel) -> LandmarkModels:
-    """``models`` itself, or one model wrapped as a single-landmark artifact."""
-    return LandmarkModels((models,)) if isinstance(models, RelapseRiskModel) else models
+from relapse_ml.artifact import RelapseRiskModel
 
 
 def landmark_assumption(landmark_day: int) -> str:

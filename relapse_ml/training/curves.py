@@ -114,11 +114,9 @@ def evaluate_curve(
     risk = model.risk(x)
     relapse, death = model.incidences(model.features(x), risk)
     n_parameters = max(count_candidate_parameters(model.classifier), 1)
-    held_out = data.at_risk_outcomes[test]
-    held_out_time = held_out["time_days"].to_numpy(dtype=float)
-    deaths = held_out.get(DEATH_COLUMN, pd.Series(pd.NA, index=held_out.index, dtype="boolean"))
-    held_out_events = event_codes(held_out["relapse"], deaths)
-    baselines = _Baselines.fit(data, config)
+    time, events = _time_and_events(data.at_risk_outcomes)
+    held_out_time, held_out_events = time[test], events[test]
+    baselines = _Baselines.fit(data, config, time, events)
     metrics: dict[str, float] = {}
     rows = []
     for k, horizon in enumerate(config.task.horizons_days):
@@ -177,18 +175,16 @@ class _Baselines:
     incidence of relapse (:func:`relapse_ml.evaluation.competing.fit_cause_specific_cox`).
     """
 
-    landmark: int
     training_incidence: dict[int, float]
     cox_incidence: dict[int, np.ndarray]
 
     @classmethod
-    def fit(cls, data: TaskData, config: TrainConfig) -> _Baselines:
+    def fit(
+        cls, data: TaskData, config: TrainConfig, time: np.ndarray, events: np.ndarray
+    ) -> _Baselines:
+        """Fit on the landmark's training patients (``time``, ``events``: every at-risk one)."""
         landmark, test = data.landmark_day, data.at_risk_test
         horizons = config.task.horizons_after(landmark)
-        outcomes = data.at_risk_outcomes
-        deaths = outcomes.get(DEATH_COLUMN, pd.Series(pd.NA, index=outcomes.index, dtype="boolean"))
-        events = event_codes(outcomes["relapse"], deaths)
-        time = outcomes["time_days"].to_numpy(dtype=float)
         prepare = clinical_baseline_model(landmark_day=landmark)[:-1]
         x_train = pd.DataFrame(prepare.fit_transform(data.at_risk_input[~test]))
         x_test = pd.DataFrame(prepare.transform(data.at_risk_input[test]))
@@ -196,7 +192,6 @@ class _Baselines:
         cox = fit_cause_specific_cox(x_train, time[~test], events[~test], landmark=landmark)
         cif = cox.predict_cumulative_incidence(x_test, horizons)
         return cls(
-            landmark,
             {
                 h: aalen_johansen_incidence(
                     time[~test], events[~test], h, landmark=landmark
@@ -215,3 +210,10 @@ class _Baselines:
             "baseline_cox_auroc": auroc(y, cox, w),
             "baseline_cox_brier": brier(y, cox, w),
         }
+
+
+def _time_and_events(outcomes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Observed days and event codes (0 censored, 1 relapse, 2 death without relapse)."""
+    deaths = outcomes.get(DEATH_COLUMN, pd.Series(pd.NA, index=outcomes.index, dtype="boolean"))
+    events = event_codes(outcomes["relapse"], deaths)
+    return outcomes["time_days"].to_numpy(dtype=float), events

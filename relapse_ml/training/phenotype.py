@@ -123,7 +123,8 @@ def evaluate_phenotype(
     subgroups : DataFrame
         ``auroc_antigen_negative`` by target antigen (published form).
     """
-    status = antigen_status(data, outcomes)[data.test]
+    all_status = antigen_status(data, outcomes)
+    status = all_status[data.test]
     y, w = data.label[data.test], data.weight[data.test]
     known = status >= 0
     metrics = {
@@ -141,7 +142,6 @@ def evaluate_phenotype(
     negative_of_known = float(np.average(cases[known], weights=w[known]))
     metrics["observed_antigen_negative_incidence"] = relapse_share * negative_of_known
     metrics["mean_predicted_antigen_negative"] = float(np.average(predicted, weights=w))
-    all_status = antigen_status(data, outcomes)
     relapses = data.label == 1
     metrics["phenotype_unknown_share"] = float(np.mean(all_status[relapses] < 0))
     oracle = _truth(truth, data)

@@ -94,21 +94,14 @@ def held_out_patients(
     model at one landmark and tests another's. Stratified by relapse by the primary
     horizon (a patient censored earlier counts as 0 for the stratification only).
     """
-    first = config.landmark_day
-    at_risk = outcomes[pd.to_numeric(outcomes["time_days"]) > first]
+    at_risk, at_risk_patients = _at_risk(patients, outcomes, config.landmark_day)
     ids = at_risk["patient_id"].astype(str).to_numpy()
-    order = pd.Index(patients["patient_id"].astype(str)).get_indexer(ids)
-    if (order < 0).any():
-        missing = ids[order < 0][:5]
-        raise ValueError(
-            f"outcomes name patients missing from the patients table: {', '.join(missing)}"
-        )
     stratum = (
         at_risk["relapse"].to_numpy(dtype=bool)
         & (pd.to_numeric(at_risk["time_days"]).to_numpy() <= config.task.horizon_days)
     ).astype(int)
     _, test = split_train_test(
-        patients.iloc[order].reset_index(drop=True),
+        at_risk_patients,
         stratum,
         strategy=config.split.strategy,
         test_fraction=config.split.test_fraction,
@@ -116,6 +109,21 @@ def held_out_patients(
         test_sites=list(config.split.test_sites) or None,
     )
     return frozenset(ids[test])
+
+
+def _at_risk(
+    patients: pd.DataFrame, outcomes: pd.DataFrame, landmark_day: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Outcomes of the patients in follow-up after ``landmark_day``, and their patients rows."""
+    at_risk = outcomes[pd.to_numeric(outcomes["time_days"]) > landmark_day].reset_index(drop=True)
+    ids = at_risk["patient_id"].astype(str)
+    order = pd.Index(patients["patient_id"].astype(str)).get_indexer(ids)
+    if (order < 0).any():
+        missing = ids[order < 0].head(5)
+        raise ValueError(
+            f"outcomes name patients missing from the patients table: {', '.join(missing)}"
+        )
+    return at_risk, patients.iloc[order].reset_index(drop=True)
 
 
 def task_data(
@@ -131,20 +139,13 @@ def task_data(
     task = build_landmark_task(
         outcomes, landmark_day, config.task.horizon_days, config.task.censoring
     )
-    at_risk = outcomes[pd.to_numeric(outcomes["time_days"]) > landmark_day].reset_index(drop=True)
+    at_risk, at_risk_patients = _at_risk(patients, outcomes, landmark_day)
     at_risk_ids = at_risk["patient_id"].astype(str)
-    order = pd.Index(patients["patient_id"].astype(str)).get_indexer(at_risk_ids)
-    if (order < 0).any():
-        missing = at_risk_ids[order < 0].head(5)
-        raise ValueError(
-            f"outcomes name patients missing from the patients table: {', '.join(missing)}"
-        )
-    at_risk_patients = patients.iloc[order].reset_index(drop=True)
     at_risk_input = attach_measurements(
         at_risk_patients, measurements[measurements["patient_id"].isin(set(at_risk_ids))]
     )
     rows = pd.Index(at_risk_ids).get_indexer(task.patient_ids)
-    in_test = np.asarray([pid in test_ids for pid in task.patient_ids], dtype=bool)
+    in_test = pd.Index(task.patient_ids).isin(test_ids)
     return TaskData(
         task=task,
         patients=at_risk_patients.iloc[rows].reset_index(drop=True),

@@ -133,7 +133,7 @@ def train_relapse_model(
         metrics.update(fit.pair_metrics)
         suffix = "" if fit is primary else f"_L{fit.data.landmark_day}"
         metrics.update({f"{k}{suffix}": v for k, v in fit.phenotype_metrics.items()})
-    metrics.update(_competing_shift(outcomes, config))
+    metrics.update(_competing_shift(data.task, outcomes))
     warnings = list(evaluation.warnings)
     if data.task.competing_death == "unknown":
         warnings.append(
@@ -202,16 +202,18 @@ def _fit_landmark(
     )  # fmt: skip
 
 
-def _competing_shift(outcomes: pd.DataFrame, config: TrainConfig) -> dict[str, float]:
-    """Observed incidence at (first landmark, primary horizon), deaths competing or censored.
+def _competing_shift(competing: LandmarkTask, outcomes: pd.DataFrame) -> dict[str, float]:
+    """Observed incidence at the task's (landmark, horizon), deaths competing or censored.
 
-    The difference is how much lower the risks are now that deaths compete; both are
+    ``competing`` is the training task itself; the same task with deaths counted as
+    censoring shows how much lower the risks are now that deaths compete. Both are
     weighted shares over every patient at risk (Aalen-Johansen and Kaplan-Meier).
     """
-    landmark, horizon, rule = config.landmark_day, config.task.horizon_days, config.task.censoring
-    competing = build_landmark_task(outcomes, landmark, horizon, rule)
     censored = build_landmark_task(
-        outcomes.drop(columns=DEATH_COLUMN, errors="ignore"), landmark, horizon, rule
+        outcomes.drop(columns=DEATH_COLUMN, errors="ignore"),
+        competing.landmark_day,
+        competing.horizon_days,
+        competing.censoring_rule,
     )
     return {
         "observed_incidence_competing": float(

@@ -14,7 +14,7 @@ from relapse_ml.artifact import LandmarkModels, RelapseRiskModel, load_model
 from relapse_ml.errors import UserError
 from relapse_ml.explain import explain_patients
 from relapse_ml.io import write_text
-from relapse_ml.report import as_landmark_models, render_html, report_content
+from relapse_ml.report import render_html, report_content
 from relapse_ml.validation import ValidatedData, validate_folder
 
 
@@ -107,7 +107,7 @@ def build_report(
     LandmarkNotTrainedError
         ``landmark`` is not a trained landmark (exit code 2, naming the trained ones).
     """
-    models = as_landmark_models(models)
+    models = LandmarkModels.of(models)
     model = models.at(landmark)
     model_input = model.model_input(patients, measurements)
     explanation = explain_patients(model, model_input)

@@ -122,8 +122,8 @@ def run_predict(
         # cost memory.
         from relapse_ml.serving.scoring import score_patients as scorer
     served = _load_served(config.model_uri)
-    served.model.at(config.landmark)  # an untrained landmark fails before any work
-    counts = _write_outputs(config, served, scorer, outputs)
+    model = served.model.at(config.landmark)  # an untrained landmark fails before any work
+    counts = _write_outputs(config, served, model, scorer, outputs)
     summary = _summary(config, served, outputs, counts, time.perf_counter() - start)
     if echo is not None:
         report = counts["report"]
@@ -146,7 +146,7 @@ def _checked_outputs(config: PredictConfig) -> list[Path]:
     return outputs
 
 
-def _write_outputs(config: PredictConfig, served, scorer, outputs: list[Path]) -> dict:
+def _write_outputs(config: PredictConfig, served, model, scorer, outputs: list[Path]) -> dict:
     """Stream into temporary files beside ``outputs`` and rename them; on failure leave nothing."""
     for path in outputs:
         remove_stale_temporaries(path)
@@ -158,7 +158,7 @@ def _write_outputs(config: PredictConfig, served, scorer, outputs: list[Path]) -
     try:
         workdir.mkdir()
         try:
-            return _run(config, served, scorer, workdir, outputs)
+            return _run(config, served, model, scorer, workdir, outputs)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     except BaseException as exc:
@@ -238,8 +238,11 @@ class _Tally:
         self.n_ood += int(result.scored["ood"].sum()) if len(result.scored) else 0
 
 
-def _run(config: PredictConfig, served, scorer, workdir: Path, outputs: list[Path]) -> dict:
-    """Stream the chunks into temporary files, check them, then rename them (scores last)."""
+def _run(config: PredictConfig, served, model, scorer, workdir: Path, outputs: list[Path]) -> dict:
+    """Stream the chunks into temporary files, check them, then rename them (scores last).
+
+    ``model`` is the served artifact's model at ``config.landmark``.
+    """
     _, rejects_path, out = outputs
     runner = _make_engine(config, workdir)
     try:
@@ -250,7 +253,6 @@ def _run(config: PredictConfig, served, scorer, workdir: Path, outputs: list[Pat
                 TableSink(tmp_out, out.suffix.lower()),
                 TableSink(tmp_rejects, rejects_path.suffix.lower(), REJECT_COLUMNS),
             )
-            model = served.model.at(config.landmark)
             chunks = runner.chunks(
                 model, scorer=scorer, top_k=config.top_k, model_version=served.version
             )
