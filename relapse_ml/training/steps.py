@@ -31,7 +31,7 @@ from relapse_ml.evaluation import (
     subgroup_metrics,
 )
 from relapse_ml.evaluation.plots import calibration_figure, decision_curve_figure, roc_figure
-from relapse_ml.evaluation.subgroups import publishable_subgroups
+from relapse_ml.evaluation.subgroups import DISCLOSURE_MIN, LARGE, SMALL, publishable_subgroups
 from relapse_ml.features import LandmarkFeatures, attach_measurements, catalogue_frame
 from relapse_ml.modeling import (
     SelectionResult,
@@ -351,7 +351,7 @@ def run_parameters(
     """The run's parameters: the recipe, the task and its counts, versions, split, champion."""
     return {
         **config.to_params(),
-        **{f"task.{k}": str(v) for k, v in data.task.to_params().items()},
+        **{f"task.{k}": v for k, v in published_task_params(data.task).items()},
         "schema_version": str(schema_version),
         "package_version": package_version(),
         "landmark_day": str(config.landmark_day),
@@ -365,3 +365,31 @@ def run_parameters(
         "calibration_method": selection.calibration_method,
         "n_features": str(len(selection.catalogue)),
     }
+
+
+def published_task_params(task: LandmarkTask) -> dict[str, str]:
+    """The task's parameters as they may leave the centre: no count from 1 to 9.
+
+    The counts add up to each other (events + non-events = task, task + censored = at
+    risk, ...), so hiding one small count alone would let it be recovered by
+    subtraction: when any count is from 1 to 9, every count is written ``"<10"`` or
+    ``">=10"`` (0, which discloses nobody, stays exact).
+    """
+    params = task.to_params()
+    counts = {k: v for k, v in params.items() if k.startswith("n_")}
+    coarse = any(0 < int(v) < DISCLOSURE_MIN for v in counts.values())
+    published = {k: str(v) for k, v in params.items()}
+    if coarse:
+        published.update({k: published_count(v, coarse=True) for k, v in counts.items()})
+    return published
+
+
+def published_count(count: int, *, coarse: bool = False) -> str:
+    """One count as it may leave the centre: ``"<10"`` from 1 to 9, else exact.
+
+    ``coarse`` also writes counts of 10 or more as ``">=10"`` (for counts that add up
+    to others, see :func:`published_task_params`); 0 stays exact.
+    """
+    if count == 0 or (count >= DISCLOSURE_MIN and not coarse):
+        return str(count)
+    return SMALL if count < DISCLOSURE_MIN else LARGE

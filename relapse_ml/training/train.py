@@ -35,6 +35,7 @@ from relapse_ml.training.steps import (
     fit_champion,
     held_out_patients,
     held_out_tables_and_figures,
+    published_task_params,
     run_parameters,
     task_data,
 )
@@ -234,7 +235,7 @@ def _parameters(fits: list[_LandmarkFit], config: TrainConfig) -> dict[str, str]
         params[f"landmark_{landmark}.chosen_family"] = fit.selection.chosen_family
         params[f"landmark_{landmark}.calibration_method"] = fit.selection.calibration_method
         params.update(
-            {f"landmark_{landmark}.task.{k}": str(v) for k, v in task.to_params().items()}
+            {f"landmark_{landmark}.task.{k}": v for k, v in published_task_params(task).items()}
         )
     for fit in fits:
         landmark = fit.data.landmark_day

@@ -20,7 +20,7 @@ from relapse_ml.errors import ContractError, Problem, UserError
 from relapse_ml.report.model_card import render_model_card
 from relapse_ml.training import TrainingResult, train_relapse_model
 from relapse_ml.training.config import TrainConfig
-from relapse_ml.training.steps import headline_metric
+from relapse_ml.training.steps import headline_metric, published_count
 from relapse_ml.validation import validate_folder
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def _log(
 
 def _log_run_contents(run, result, data_patients, data_folder, config, n_excluded) -> None:
     """Parameters, metrics, tags, the dataset (by digest), figures, tables, model card."""
-    run.params({**result.params, "data.n_excluded_patients": str(n_excluded)})
+    run.params({**result.params, "data.n_excluded_patients": published_count(n_excluded)})
     run.metrics(result.metrics)
     run.tags(
         {
@@ -261,5 +261,8 @@ def run_train(data_folder: Path, config: TrainConfig) -> TrainSummary:
         families_dir=families_dir,
     )
     if n_excluded:
-        result.warnings.append(f"{n_excluded} patient(s) excluded for contract problems")
+        # The warnings go into the run and the model card: no count from 1 to 9 there.
+        result.warnings.append(
+            f"{published_count(n_excluded)} patient(s) excluded for contract problems"
+        )
     return _log(result, data.patients, data_folder, config, tracking_uri, n_excluded)

@@ -89,3 +89,31 @@ def test_evaluation_adds_the_oracle_only_with_truth(data, training_result, simul
     assert with_truth.metrics["auroc_oracle_ratio"] == pytest.approx(
         with_truth.metrics["auroc"] / with_truth.metrics["oracle_auroc"]
     )
+
+
+def test_task_counts_from_1_to_9_never_reach_the_run_and_cannot_be_subtracted_out():
+    """Published task parameters: exact when every count is 0 or >= 10, else all binned."""
+    from relapse_ml.task import build_landmark_task
+    from relapse_ml.training.steps import published_count, published_task_params
+
+    rng = np.random.default_rng(4)
+    n = 300
+    big = pd.DataFrame(
+        {
+            "patient_id": [f"P{i}" for i in range(n)],
+            "relapse": rng.random(n) < 0.4,
+            "time_days": rng.integers(29, 800, n),
+        }
+    )
+    exact = published_task_params(build_landmark_task(big, 28, 365))
+    assert exact["n_events"] == str(build_landmark_task(big, 28, 365).n_events)
+    # Three relapses: a small count, and every count it adds up with is binned too.
+    small = big.assign(relapse=False)
+    small.loc[:2, "relapse"] = True
+    small.loc[:2, "time_days"] = 100
+    params = published_task_params(build_landmark_task(small, 28, 365))
+    counts = {k: v for k, v in params.items() if k.startswith("n_")}
+    assert counts["n_events"] == "<10"
+    assert all(v in ("0", "<10", ">=10") for v in counts.values()), counts
+    assert params["landmark_day"] == "28" and params["censoring_rule"] == "ipcw"
+    assert [published_count(c) for c in (0, 3, 9, 10, 250)] == ["0", "<10", "<10", "10", "250"]
